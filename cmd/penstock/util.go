@@ -1,0 +1,5 @@
+package main
+
+import "os"
+
+func osGetpid() int { return os.Getpid() }

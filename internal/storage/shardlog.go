@@ -1,0 +1,351 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// ErrLogNotFound means the shard log does not exist.
+var ErrLogNotFound = errors.New("storage: log not found")
+
+// Entry is one record to append.
+type Entry struct {
+	PartitionKey string
+	Data         []byte
+}
+
+// Record is one stored record.
+type Record struct {
+	Seq          uint64    // position in the log, 1-based, dense unless trimmed
+	Time         time.Time // arrival time, as the server stamped it
+	PartitionKey string
+	Data         []byte
+}
+
+// ReadResult is the answer to Read.
+type ReadResult struct {
+	Records []Record
+	// Pending is how many records follow the last returned one (0 = caught up).
+	Pending uint64
+}
+
+// LogInfo describes a log's current contents.
+type LogInfo struct {
+	FirstSeq  uint64 // first record still retained (LastSeq+1 when empty)
+	LastSeq   uint64 // last record ever appended (0 when none)
+	FirstTime time.Time
+	LastTime  time.Time
+	Msgs      uint64
+	Bytes     uint64
+}
+
+// logNames turns a caller's log id into a JetStream stream name and subjects.
+// Ids may hold any characters; anything outside [A-Za-z0-9-] is escaped as _XX.
+func logNames(id string) (stream, subject, notify string) {
+	var b strings.Builder
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "_%02X", c)
+	}
+	esc := b.String()
+	if len(esc) > 200 {
+		sum := sha256.Sum256([]byte(id))
+		esc = "h" + hex.EncodeToString(sum[:20])
+	}
+	return "PSL_" + esc, "psl." + esc, "psn." + esc
+}
+
+// CreateLog creates an empty log whose records expire after maxAge. Creating
+// a log that exists with the same settings is not an error.
+func (s *Store) CreateLog(ctx context.Context, id string, maxAge time.Duration) error {
+	name, subj, _ := logNames(id)
+	_, err := s.js.CreateStream(ctx, jetstream.StreamConfig{
+		Name:               name,
+		Subjects:           []string{subj},
+		Storage:            jetstream.FileStorage,
+		Retention:          jetstream.LimitsPolicy,
+		MaxAge:             maxAge,
+		Replicas:           s.replicas,
+		AllowDirect:        true,
+		AllowAtomicPublish: true,
+		Duplicates:         0,
+		Discard:            jetstream.DiscardOld,
+		Metadata:           map[string]string{"penstock-log": id},
+	})
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return fmt.Errorf("creating log %s: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteLog removes a log and its records. Deleting a missing log is not an error.
+func (s *Store) DeleteLog(ctx context.Context, id string) error {
+	name, _, _ := logNames(id)
+	if err := s.js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("deleting log %s: %w", id, err)
+	}
+	return nil
+}
+
+// SetLogMaxAge changes how long records are kept. Shortening it drops
+// records older than the new age at once.
+func (s *Store) SetLogMaxAge(ctx context.Context, id string, maxAge time.Duration) error {
+	name, _, _ := logNames(id)
+	st, err := s.js.Stream(ctx, name)
+	if err != nil {
+		return s.logErr(id, err)
+	}
+	cfg := st.CachedInfo().Config
+	cfg.MaxAge = maxAge
+	if _, err := s.js.UpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("updating retention of log %s: %w", id, err)
+	}
+	return nil
+}
+
+func (s *Store) logErr(id string, err error) error {
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("%w: %s", ErrLogNotFound, id)
+	}
+	return fmt.Errorf("log %s: %w", id, err)
+}
+
+func encodeBody(e Entry) []byte {
+	body := make([]byte, 0, binary.MaxVarintLen32+len(e.PartitionKey)+len(e.Data))
+	body = binary.AppendUvarint(body, uint64(len(e.PartitionKey)))
+	body = append(body, e.PartitionKey...)
+	return append(body, e.Data...)
+}
+
+func decodeBody(body []byte) (pk string, data []byte, err error) {
+	n, w := binary.Uvarint(body)
+	if w <= 0 || uint64(len(body)-w) < n {
+		return "", nil, errors.New("storage: corrupt record body")
+	}
+	return string(body[w : w+int(n)]), body[w+int(n):], nil
+}
+
+// maxAtomicBatch is the largest atomic batch the server accepts by default.
+const maxAtomicBatch = 1000
+
+type pubAck struct {
+	Stream string `json:"stream"`
+	Seq    uint64 `json:"seq"`
+	Count  uint64 `json:"count"`
+	Error  *struct {
+		Code        int    `json:"code"`
+		ErrCode     int    `json:"err_code"`
+		Description string `json:"description"`
+	} `json:"error"`
+}
+
+// Append writes entries to the end of the log as one atomic batch: either all
+// are stored, contiguous and in order, or none is. With durability "always"
+// the batch is on disk (one fsync) before Append returns. It returns the
+// sequence of the first entry; the others follow one by one.
+// Batches over 1000 entries are written as several atomic batches.
+func (s *Store) Append(ctx context.Context, id string, entries []Entry) (uint64, error) {
+	if len(entries) == 0 {
+		return 0, errors.New("storage: append of zero entries")
+	}
+	_, subj, notify := logNames(id)
+	var first uint64
+	for start := 0; start < len(entries); start += maxAtomicBatch {
+		end := min(start+maxAtomicBatch, len(entries))
+		seq, err := s.appendBatch(ctx, id, subj, entries[start:end])
+		if err != nil {
+			return 0, err
+		}
+		if start == 0 {
+			first = seq
+		}
+	}
+	// Wake watchers. Core NATS, fire and forget: a lost wake-up only delays a
+	// watcher until its next safety tick.
+	_ = s.nc.Publish(notify, nil)
+	return first, nil
+}
+
+func (s *Store) appendBatch(ctx context.Context, id, subj string, entries []Entry) (uint64, error) {
+	if len(entries) == 1 {
+		ack, err := s.request(ctx, &nats.Msg{Subject: subj, Data: encodeBody(entries[0])})
+		if err != nil {
+			return 0, s.appendErr(id, err)
+		}
+		return ack.Seq, nil
+	}
+	batchID := nuid.Next()
+	for i, e := range entries {
+		m := &nats.Msg{Subject: subj, Data: encodeBody(e), Header: nats.Header{}}
+		m.Header.Set("Nats-Batch-Id", batchID)
+		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		if i < len(entries)-1 {
+			if err := s.nc.PublishMsg(m); err != nil {
+				return 0, fmt.Errorf("appending to log %s: %w", id, err)
+			}
+			continue
+		}
+		m.Header.Set("Nats-Batch-Commit", "1")
+		ack, err := s.request(ctx, m)
+		if err != nil {
+			return 0, s.appendErr(id, err)
+		}
+		return ack.Seq - uint64(len(entries)) + 1, nil
+	}
+	panic("unreachable")
+}
+
+func (s *Store) appendErr(id string, err error) error {
+	if errors.Is(err, nats.ErrNoResponders) {
+		return fmt.Errorf("%w: %s", ErrLogNotFound, id)
+	}
+	return fmt.Errorf("appending to log %s: %w", id, err)
+}
+
+func (s *Store) request(ctx context.Context, m *nats.Msg) (pubAck, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
+	resp, err := s.nc.RequestMsgWithContext(ctx, m)
+	if err != nil {
+		return pubAck{}, err
+	}
+	var ack pubAck
+	if err := json.Unmarshal(resp.Data, &ack); err != nil {
+		return pubAck{}, fmt.Errorf("decoding publish ack: %w", err)
+	}
+	if ack.Error != nil {
+		return pubAck{}, fmt.Errorf("jetstream: %s (code %d)", ack.Error.Description, ack.Error.ErrCode)
+	}
+	return ack, nil
+}
+
+// Read returns up to max records starting at seq (or the first retained
+// record after it, if seq was trimmed), stopping early once maxBytes of data
+// are collected (at least one record is returned if any exists).
+func (s *Store) Read(ctx context.Context, id string, seq uint64, max, maxBytes int) (ReadResult, error) {
+	name, _, _ := logNames(id)
+	if seq == 0 {
+		seq = 1
+	}
+	if max <= 0 {
+		max = 1
+	}
+	req, _ := json.Marshal(struct {
+		Seq      uint64 `json:"seq"`
+		Batch    int    `json:"batch"`
+		MaxBytes int    `json:"max_bytes,omitempty"`
+	}{seq, max, maxBytes})
+	return s.directGet(ctx, id, "$JS.API.DIRECT.GET."+name, req, max)
+}
+
+// directGet sends a batch Direct Get and collects the replies until EOB.
+func (s *Store) directGet(ctx context.Context, id, subj string, req []byte, max int) (ReadResult, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
+	c, inbox := s.reads.start(max)
+	defer s.reads.finish(inbox)
+	if err := s.nc.PublishRequest(subj, inbox, req); err != nil {
+		return ReadResult{}, fmt.Errorf("reading log %s: %w", id, err)
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return ReadResult{}, fmt.Errorf("reading log %s: %w", id, ctx.Err())
+	}
+	var res ReadResult
+	switch c.status.Get("Status") {
+	case "204": // end of batch
+		if p := c.status.Get("Nats-Num-Pending"); p != "" {
+			res.Pending, _ = strconv.ParseUint(p, 10, 64)
+		}
+	case "404": // nothing at or after seq
+	case "503":
+		return ReadResult{}, s.logErr(id, jetstream.ErrStreamNotFound)
+	default:
+		return ReadResult{}, fmt.Errorf("reading log %s: status %s %s", id, c.status.Get("Status"), c.status.Get("Description"))
+	}
+	res.Records = make([]Record, 0, len(c.msgs))
+	for _, m := range c.msgs {
+		r, err := recordOf(m)
+		if err != nil {
+			return ReadResult{}, fmt.Errorf("reading log %s: %w", id, err)
+		}
+		res.Records = append(res.Records, r)
+	}
+	return res, nil
+}
+
+func recordOf(m *nats.Msg) (Record, error) {
+	seq, err := strconv.ParseUint(m.Header.Get("Nats-Sequence"), 10, 64)
+	if err != nil {
+		return Record{}, fmt.Errorf("bad Nats-Sequence %q", m.Header.Get("Nats-Sequence"))
+	}
+	ts, err := time.Parse(time.RFC3339Nano, m.Header.Get("Nats-Time-Stamp"))
+	if err != nil {
+		return Record{}, fmt.Errorf("bad Nats-Time-Stamp: %w", err)
+	}
+	pk, data, err := decodeBody(m.Data)
+	if err != nil {
+		return Record{}, err
+	}
+	return Record{Seq: seq, Time: ts, PartitionKey: pk, Data: data}, nil
+}
+
+// Info returns the log's first and last positions and times.
+func (s *Store) Info(ctx context.Context, id string) (LogInfo, error) {
+	name, _, _ := logNames(id)
+	st, err := s.js.Stream(ctx, name)
+	if err != nil {
+		return LogInfo{}, s.logErr(id, err)
+	}
+	state := st.CachedInfo().State
+	return LogInfo{
+		FirstSeq: state.FirstSeq, LastSeq: state.LastSeq,
+		FirstTime: state.FirstTime, LastTime: state.LastTime,
+		Msgs: state.Msgs, Bytes: state.Bytes,
+	}, nil
+}
+
+// SeqAtTime returns the position of the first record that arrived at or
+// after t, or LastSeq+1 when there is none.
+func (s *Store) SeqAtTime(ctx context.Context, id string, t time.Time) (uint64, error) {
+	name, _, _ := logNames(id)
+	req, _ := json.Marshal(struct {
+		StartTime time.Time `json:"start_time"`
+		Batch     int       `json:"batch"`
+	}{t.UTC(), 1})
+	res, err := s.directGet(ctx, id, "$JS.API.DIRECT.GET."+name, req, 1)
+	if err != nil {
+		return 0, err
+	}
+	if len(res.Records) > 0 {
+		return res.Records[0].Seq, nil
+	}
+	info, err := s.Info(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	return info.LastSeq + 1, nil
+}
