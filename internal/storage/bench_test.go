@@ -1,0 +1,213 @@
+package storage_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
+
+	"github.com/penstock/penstock/internal/storage"
+)
+
+// The benchmarks below measure the storage ceiling that penstock's Kinesis
+// API is compared against (`scripts/bench-compare.sh` runs them in the same
+// invocation as the HTTP load generator):
+//
+//   - Raw/AtomicBatch: 500 × 1 KiB messages per JetStream atomic batch, 4
+//     batches in flight, spoken directly on the NATS connection (no penstock
+//     code), durability "always".
+//   - Store/Append: the same load through Store.Append.
+//   - Raw/DirectGet and Store/Read: read back 1,000 records per batch Direct Get.
+//
+// Each reports records/s as a custom metric.
+
+const (
+	benchBatch    = 500
+	benchInflight = 4
+	benchRecord   = 1024
+)
+
+func benchStore(b *testing.B) (*storage.Store, string) {
+	b.Helper()
+	s, err := storage.Open(context.Background(), storage.Options{DataDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	id := "bench/shardId-000000000000"
+	if err := s.CreateLog(context.Background(), id, 24*time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	return s, id
+}
+
+// runBatches runs b.N batches with benchInflight workers and reports records/s.
+func runBatches(b *testing.B, batch func() error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, benchInflight)
+	b.SetBytes(benchBatch * benchRecord)
+	b.ResetTimer()
+	start := time.Now()
+	for range benchInflight {
+		wg.Go(func() {
+			for next.Add(1) <= int64(b.N) {
+				if err := batch(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.StopTimer()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	b.ReportMetric(float64(b.N*benchBatch)/el.Seconds(), "records/s")
+}
+
+func BenchmarkRaw_AtomicBatch(b *testing.B) {
+	s, id := benchStore(b)
+	nc := s.Conn()
+	subj := logSubject(b, s, id)
+	payload := make([]byte, benchRecord)
+	runBatches(b, func() error {
+		bid := nuid.Next()
+		for i := 1; i <= benchBatch; i++ {
+			m := &nats.Msg{Subject: subj, Data: payload, Header: nats.Header{}}
+			m.Header.Set("Nats-Batch-Id", bid)
+			m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i))
+			if i < benchBatch {
+				if err := nc.PublishMsg(m); err != nil {
+					return err
+				}
+				continue
+			}
+			m.Header.Set("Nats-Batch-Commit", "1")
+			resp, err := nc.RequestMsg(m, 30*time.Second)
+			if err != nil {
+				return err
+			}
+			var ack struct {
+				Error *struct{ Description string } `json:"error"`
+			}
+			if err := json.Unmarshal(resp.Data, &ack); err != nil || ack.Error != nil {
+				return fmt.Errorf("batch ack %s: %v", resp.Data, err)
+			}
+		}
+		return nil
+	})
+}
+
+func BenchmarkStore_Append(b *testing.B) {
+	s, id := benchStore(b)
+	entries := make([]storage.Entry, benchBatch)
+	for i := range entries {
+		entries[i] = storage.Entry{PartitionKey: "pk-" + strconv.Itoa(i), Data: make([]byte, benchRecord)}
+	}
+	runBatches(b, func() error {
+		_, err := s.Append(context.Background(), id, entries)
+		return err
+	})
+}
+
+// fill appends n records of benchRecord bytes.
+func fill(b *testing.B, s *storage.Store, id string, n int) {
+	entries := make([]storage.Entry, benchBatch)
+	for i := range entries {
+		entries[i] = storage.Entry{PartitionKey: "pk", Data: make([]byte, benchRecord)}
+	}
+	for done := 0; done < n; done += benchBatch {
+		if _, err := s.Append(context.Background(), id, entries); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+const readBatch = 1000
+
+func benchRead(b *testing.B, read func(s *storage.Store, id string, seq uint64) (int, error)) {
+	s, id := benchStore(b)
+	const total = 100_000
+	fill(b, s, id, total)
+	b.ResetTimer()
+	start := time.Now()
+	seq := uint64(1)
+	for i := 0; i < b.N; i++ {
+		if seq > total {
+			seq = 1
+		}
+		n, err := read(s, id, seq)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 {
+			b.Fatalf("read at %d returned nothing", seq)
+		}
+		seq += uint64(n)
+	}
+	el := time.Since(start)
+	b.ReportMetric(float64(b.N*readBatch)/el.Seconds(), "records/s")
+}
+
+func BenchmarkRaw_DirectGet(b *testing.B) {
+	// One long-lived reply subscription, as a careful raw client would use.
+	var sub *nats.Subscription
+	var inbox string
+	benchRead(b, func(s *storage.Store, id string, seq uint64) (int, error) {
+		nc := s.Conn()
+		if sub == nil {
+			inbox = nc.NewRespInbox()
+			var err error
+			if sub, err = nc.SubscribeSync(inbox); err != nil {
+				return 0, err
+			}
+			if err := sub.SetPendingLimits(-1, -1); err != nil {
+				return 0, err
+			}
+		}
+		req := fmt.Sprintf(`{"seq":%d,"batch":%d}`, seq, readBatch)
+		if err := nc.PublishRequest("$JS.API.DIRECT.GET."+logStream(b, s, id), inbox, []byte(req)); err != nil {
+			return 0, err
+		}
+		n := 0
+		for {
+			m, err := sub.NextMsg(30 * time.Second)
+			if err != nil {
+				return 0, err
+			}
+			if len(m.Data) == 0 && m.Header.Get("Status") != "" {
+				return n, nil
+			}
+			n++
+		}
+	})
+}
+
+func BenchmarkStore_Read(b *testing.B) {
+	benchRead(b, func(s *storage.Store, id string, seq uint64) (int, error) {
+		res, err := s.Read(context.Background(), id, seq, readBatch, 0)
+		return len(res.Records), err
+	})
+}
+
+func logStream(b *testing.B, s *storage.Store, id string) string {
+	name, _, _ := storage.LogNames(id)
+	return name
+}
+
+func logSubject(b *testing.B, s *storage.Store, id string) string {
+	_, subj, _ := storage.LogNames(id)
+	return subj
+}

@@ -1,0 +1,4 @@
+package storage
+
+// LogNames exposes logNames to the external test package.
+var LogNames = logNames
