@@ -1,0 +1,139 @@
+package esm
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// maxPayload is Lambda's synchronous invoke payload limit, measured on the
+// whole JSON event.
+const maxPayload = 6291456
+
+// eventSource is the per-(mapping, shard) constant part of every record.
+type eventSource struct {
+	ShardID, Region, StreamARN, Role string
+}
+
+// encodeRecord renders one entry of the event's Records list, exactly as
+// AWS shapes it (spec/esm.md §2.1), once per record read.
+func (es eventSource) encodeRecord(seqNum, pk string, data []byte, arrival time.Time) []byte {
+	b := make([]byte, 0, 400+len(pk)+base64.StdEncoding.EncodedLen(len(data)))
+	b = append(b, `{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":`...)
+	b = appendJSONString(b, pk)
+	b = append(b, `,"sequenceNumber":"`...)
+	b = append(b, seqNum...)
+	b = append(b, `","data":"`...)
+	b = base64.StdEncoding.AppendEncode(b, data)
+	b = append(b, `","approximateArrivalTimestamp":`...)
+	b = strconv.AppendFloat(b, float64(arrival.UnixMilli())/1000, 'f', 3, 64)
+	b = append(b, `},"eventSource":"aws:kinesis","eventVersion":"1.0","eventID":`...)
+	b = appendJSONString(b, es.ShardID+":"+seqNum)
+	b = append(b, `,"eventName":"aws:kinesis:record","invokeIdentityArn":`...)
+	b = appendJSONString(b, es.Role)
+	b = append(b, `,"awsRegion":`...)
+	b = appendJSONString(b, es.Region)
+	b = append(b, `,"eventSourceARN":`...)
+	b = appendJSONString(b, es.StreamARN)
+	return append(b, '}')
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}
+
+const (
+	eventHead = `{"Records":[`
+	eventTail = `]}`
+)
+
+// eventSize is the size of an event holding records of these encoded sizes.
+func eventSize(n, recordBytes int) int {
+	if n == 0 {
+		return len(eventHead) + len(eventTail)
+	}
+	return len(eventHead) + recordBytes + n - 1 + len(eventTail)
+}
+
+// buildEvent renders {"Records":[...]}.
+func buildEvent(recs []*rec) []byte {
+	size := 0
+	for _, r := range recs {
+		size += len(r.JSON)
+	}
+	b := make([]byte, 0, eventSize(len(recs), size))
+	b = append(b, eventHead...)
+	for i, r := range recs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, r.JSON...)
+	}
+	return append(b, eventTail...)
+}
+
+// failureRecord is the on-failure invocation record (spec/esm.md §6).
+type failureRecord struct {
+	RequestContext   requestContext   `json:"requestContext"`
+	ResponseContext  *responseContext `json:"responseContext,omitempty"`
+	Version          string           `json:"version"`
+	Timestamp        string           `json:"timestamp"`
+	KinesisBatchInfo kinesisBatchInfo `json:"KinesisBatchInfo"`
+}
+
+type requestContext struct {
+	RequestID              string `json:"requestId"`
+	FunctionArn            string `json:"functionArn"`
+	Condition              string `json:"condition"`
+	ApproximateInvokeCount int    `json:"approximateInvokeCount"`
+}
+
+type responseContext struct {
+	StatusCode      int     `json:"statusCode"`
+	ExecutedVersion string  `json:"executedVersion"`
+	FunctionError   *string `json:"functionError"`
+}
+
+type kinesisBatchInfo struct {
+	ShardID                         string `json:"shardId"`
+	StartSequenceNumber             string `json:"startSequenceNumber"`
+	EndSequenceNumber               string `json:"endSequenceNumber"`
+	ApproximateArrivalOfFirstRecord string `json:"approximateArrivalOfFirstRecord"`
+	ApproximateArrivalOfLastRecord  string `json:"approximateArrivalOfLastRecord"`
+	BatchSize                       int    `json:"batchSize"`
+	StreamArn                       string `json:"streamArn"`
+}
+
+func isoMillis(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// newFailureRecord renders the record for a discard action.
+func newFailureRecord(a action, requestID, functionARN, executedVersion string, es eventSource, now time.Time) []byte {
+	first, last := a.Records[0], a.Records[len(a.Records)-1]
+	fr := failureRecord{
+		RequestContext: requestContext{RequestID: requestID, FunctionArn: functionARN,
+			Condition: a.Condition, ApproximateInvokeCount: a.InvokeCount},
+		Version:   "1.0",
+		Timestamp: isoMillis(now),
+		KinesisBatchInfo: kinesisBatchInfo{
+			ShardID:                         es.ShardID,
+			StartSequenceNumber:             first.SeqNum,
+			EndSequenceNumber:               last.SeqNum,
+			ApproximateArrivalOfFirstRecord: isoMillis(first.Arrival),
+			ApproximateArrivalOfLastRecord:  isoMillis(last.Arrival),
+			BatchSize:                       len(a.Records),
+			StreamArn:                       es.StreamARN,
+		},
+	}
+	if !a.NoResponse {
+		rc := &responseContext{StatusCode: 200, ExecutedVersion: executedVersion}
+		if a.LastFunctionError != "" {
+			fe := a.LastFunctionError
+			rc.FunctionError = &fe
+		}
+		fr.ResponseContext = rc
+	}
+	b, _ := json.Marshal(fr)
+	return b
+}

@@ -1,0 +1,291 @@
+package esm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/penstock/penstock/internal/storage"
+)
+
+// poller owns one shard of one mapping: it reads ahead, splits records into
+// lanes by partition key, and folds the lanes' progress into one checkpoint.
+//
+// Lock order: poller.mu only; lanes share it.
+type poller struct {
+	e     *Engine
+	m     Mapping
+	shard Shard
+	es    eventSource
+	pol   policy
+	met   *Metrics
+	log   *slog.Logger
+	// fromStart: a parent of this shard was read by this mapping, so the
+	// shard is read from its first record whatever the starting position.
+	fromStart bool
+
+	mu     sync.Mutex
+	lanes  []*lane // fixed after start
+	cursor uint64  // next position to read; guarded by mu
+	queued int     // records read and not done, all lanes; guarded by mu
+	room   chan struct{}
+	ckptC  chan struct{}
+}
+
+type lane struct {
+	q    []*rec // head = oldest not done; the batch in flight is a prefix; guarded by poller.mu
+	wake chan struct{}
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// readAhead bounds the records a poller holds beyond those in flight.
+func (p *poller) readAhead() int {
+	return max(2*p.m.BatchSize*p.m.ParallelizationFactor, 1000)
+}
+
+// run processes the shard until ctx ends (finished=false) or, for a closed
+// shard, until every record is done and checkpointed (finished=true).
+func (p *poller) run(ctx context.Context) (finished bool, err error) {
+	start, finished, err := p.start(ctx)
+	if err != nil || finished {
+		return finished, err
+	}
+	p.cursor = start
+	p.room = make(chan struct{}, 1)
+	p.ckptC = make(chan struct{}, 1)
+	p.lanes = make([]*lane, p.m.ParallelizationFactor)
+	for i := range p.lanes {
+		p.lanes[i] = &lane{wake: make(chan struct{}, 1)}
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, l := range p.lanes {
+		wg.Go(func() { p.runLane(lctx, l) })
+	}
+	ckDone := make(chan struct{})
+	go func() { defer close(ckDone); p.runCheckpointer(lctx, start) }()
+	finished, err = p.read(lctx)
+	cancel()
+	wg.Wait()
+	<-ckDone
+	if finished {
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer ccancel()
+		if err := p.e.ckpts.put(cctx, p.m.UUID, p.shard.ID, checkpoint{Next: p.shard.EndSeq + 1, Finished: true}); err != nil {
+			return false, err
+		}
+	}
+	return finished, err
+}
+
+// start resolves where to begin: the checkpoint, else the starting position.
+// The resolved position is written at once, so LATEST and AT_TIMESTAMP mean
+// the same thing after a restart.
+func (p *poller) start(ctx context.Context) (uint64, bool, error) {
+	c, ok, err := p.e.ckpts.get(ctx, p.m.UUID, p.shard.ID)
+	if err != nil {
+		return 0, false, err
+	}
+	if ok {
+		return c.Next, c.Finished, nil
+	}
+	info, err := p.e.o.Store.Info(ctx, p.shard.LogID)
+	if err != nil {
+		return 0, false, fmt.Errorf("shard %s: %w", p.shard.ID, err)
+	}
+	pos := info.FirstSeq
+	child := p.shard.ParentShardID != "" || p.shard.AdjacentParentShardID != ""
+	switch {
+	case child && p.fromStart:
+		// Children of shards this mapping read are read from their start.
+	case p.m.StartingPosition == posLatest:
+		pos = info.LastSeq + 1
+	case p.m.StartingPosition == posAtTimestamp && p.m.StartingPositionTimestamp != nil:
+		t := time.UnixMilli(int64(*p.m.StartingPositionTimestamp * 1000))
+		if pos, err = p.e.o.Store.SeqAtTime(ctx, p.shard.LogID, t); err != nil {
+			return 0, false, fmt.Errorf("shard %s: %w", p.shard.ID, err)
+		}
+	}
+	if pos == 0 {
+		pos = 1
+	}
+	if err := p.e.ckpts.put(ctx, p.m.UUID, p.shard.ID, checkpoint{Next: pos}); err != nil {
+		return 0, false, err
+	}
+	return pos, false, nil
+}
+
+// read fills the lanes until ctx ends or a closed shard is fully done.
+func (p *poller) read(ctx context.Context) (bool, error) {
+	w := p.e.o.Store.Watch(p.shard.LogID)
+	defer w.Close()
+	safety := time.NewTimer(time.Second)
+	defer safety.Stop()
+	failures := 0
+	for ctx.Err() == nil {
+		p.mu.Lock()
+		room := p.readAhead() - p.queued
+		cursor := p.cursor
+		empty := p.queued == 0
+		p.mu.Unlock()
+		if p.shard.Closed && cursor > p.shard.EndSeq {
+			if empty {
+				return true, nil
+			}
+			p.waitRoom(ctx)
+			continue
+		}
+		if room <= 0 {
+			p.waitRoom(ctx)
+			continue
+		}
+		n := min(room, 10000)
+		if p.shard.Closed {
+			n = int(min(uint64(n), p.shard.EndSeq-cursor+1))
+		}
+		res, err := p.e.o.Store.Read(ctx, p.shard.LogID, cursor, n, 16<<20)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			failures++
+			p.log.Warn("reading shard", "err", err)
+			if errors.Is(err, storage.ErrLogNotFound) {
+				p.met.setResult("PROBLEM: Stream not found")
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(min(time.Duration(failures)*100*time.Millisecond, 2*time.Second)):
+			}
+			continue
+		}
+		failures = 0
+		recs := res.Records
+		if p.shard.Closed {
+			for len(recs) > 0 && recs[len(recs)-1].Seq > p.shard.EndSeq {
+				recs = recs[:len(recs)-1]
+			}
+		}
+		if len(recs) == 0 {
+			if p.shard.Closed {
+				p.mu.Lock()
+				p.cursor = p.shard.EndSeq + 1
+				p.mu.Unlock()
+				signal(p.ckptC)
+				continue
+			}
+			safety.Reset(time.Second)
+			select {
+			case <-ctx.Done():
+			case <-w.C:
+			case <-safety.C:
+			}
+			continue
+		}
+		p.distribute(recs)
+	}
+	return false, nil
+}
+
+func (p *poller) waitRoom(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-p.room:
+	}
+}
+
+// distribute encodes records and appends them to their lanes.
+func (p *poller) distribute(recs []storage.Record) {
+	out := make([]*rec, len(recs))
+	for i, r := range recs {
+		sn := p.e.o.Streams.SequenceNumber(p.shard.ID, r.Seq)
+		out[i] = &rec{Seq: r.Seq, SeqNum: sn, Arrival: r.Time,
+			JSON: p.es.encodeRecord(sn, r.PartitionKey, r.Data, r.Time)}
+	}
+	n := len(p.lanes)
+	p.mu.Lock()
+	woken := make([]bool, n)
+	for i, r := range out {
+		li := 0
+		if n > 1 {
+			h := fnv.New32a()
+			h.Write([]byte(recs[i].PartitionKey))
+			li = int(h.Sum32() % uint32(n))
+		}
+		p.lanes[li].q = append(p.lanes[li].q, r)
+		woken[li] = true
+	}
+	p.queued += len(out)
+	p.cursor = recs[len(recs)-1].Seq + 1
+	p.mu.Unlock()
+	p.met.PolledEventCount.Add(int64(len(out)))
+	for i, w := range woken {
+		if w {
+			signal(p.lanes[i].wake)
+		}
+	}
+}
+
+// position is the checkpoint: the lowest position not done over all lanes.
+// Lock must be held.
+func (p *poller) position() uint64 {
+	pos := p.cursor
+	for _, l := range p.lanes {
+		if len(l.q) > 0 && l.q[0].Seq < pos {
+			pos = l.q[0].Seq
+		}
+	}
+	return pos
+}
+
+// markDone drops n done records from the head of the lane.
+func (p *poller) markDone(l *lane, n int) {
+	if n <= 0 {
+		return
+	}
+	p.mu.Lock()
+	clear(l.q[:n])
+	l.q = l.q[n:]
+	p.queued -= n
+	p.mu.Unlock()
+	signal(p.room)
+	signal(p.ckptC)
+}
+
+// runCheckpointer writes the checkpoint whenever it moves, coalescing.
+func (p *poller) runCheckpointer(ctx context.Context, last uint64) {
+	write := func(ctx context.Context) {
+		p.mu.Lock()
+		pos := p.position()
+		p.mu.Unlock()
+		if pos <= last {
+			return
+		}
+		if err := p.e.ckpts.put(ctx, p.m.UUID, p.shard.ID, checkpoint{Next: pos}); err != nil {
+			p.log.Warn("writing checkpoint", "err", err)
+			return
+		}
+		last = pos
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			write(fctx)
+			cancel()
+			return
+		case <-p.ckptC:
+			write(ctx)
+		}
+	}
+}
