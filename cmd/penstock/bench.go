@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/penstock/penstock/internal/kclient"
+)
+
+const streamTimeout = 2 * time.Minute // create/delete waits
+
+// runBench is `penstock bench put|get`: load generators for any Kinesis
+// endpoint.
+func runBench(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(e.stderr, "usage: penstock bench put|get [flags]\n\n  put  concurrent PutRecords producers into a fresh stream\n  get  read a filled stream back with GetRecords, every shard at once\n\nrun 'penstock bench put -h' for the flags")
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	var b benchFlags
+	fs := flag.NewFlagSet("penstock bench "+args[0], flag.ContinueOnError)
+	b.register(fs)
+	switch args[0] {
+	case "put", "get":
+	default:
+		return fmt.Errorf("bench: unknown load %q (want put or get)", args[0])
+	}
+	if err := parseFlags(fs, args[1:], e); err != nil {
+		return err
+	}
+	if err := b.validate(fs); err != nil {
+		return fmt.Errorf("bench %s: %w", args[0], err)
+	}
+	c := b.client(e, max(b.producers, b.shards)+4)
+	var rep *benchReport
+	var err error
+	if args[0] == "put" {
+		rep, err = b.put(ctx, c, e)
+	} else {
+		rep, err = b.get(ctx, c, e)
+	}
+	if rep != nil && len(rep.Runs) > 0 {
+		if perr := rep.print(e.stdout, b.json); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("bench %s: %w", args[0], err)
+	}
+	return nil
+}
+
+type benchFlags struct {
+	clientFlags
+	stream     string
+	producers  int
+	records    int64
+	recordSize int
+	batch      int
+	shards     int
+	limit      int
+	duration   time.Duration
+	runs       int
+	keep       bool
+	json       bool
+}
+
+func (b *benchFlags) register(fs *flag.FlagSet) {
+	b.clientFlags.register(fs)
+	fs.StringVar(&b.stream, "stream", "", "use this existing stream (never deleted) instead of creating a fresh one per run")
+	fs.IntVar(&b.producers, "producers", 4, "concurrent PutRecords producers (put; get uses them to fill the stream)")
+	fs.Int64Var(&b.records, "records", 100000, "records per run (put) or to fill the stream with (get); with --duration and no --records, unlimited")
+	fs.IntVar(&b.recordSize, "record-size", 1024, "data bytes per record")
+	fs.IntVar(&b.batch, "batch", 500, "records per PutRecords request (1..500)")
+	fs.IntVar(&b.shards, "shards", 4, "shards of the stream the bench creates")
+	fs.IntVar(&b.limit, "limit", 10000, "GetRecords Limit (get)")
+	fs.DurationVar(&b.duration, "duration", 0, "stop a put run after this long (0 = when --records are written)")
+	fs.IntVar(&b.runs, "runs", 1, "repeat the measurement this many times and report each run and the medians")
+	fs.BoolVar(&b.keep, "keep", false, "do not delete the streams the bench created")
+	fs.BoolVar(&b.json, "json", false, "print the report as JSON")
+}
+
+func (b *benchFlags) validate(fs *flag.FlagSet) error {
+	if b.duration > 0 && !flagGiven(fs, "records") {
+		b.records = 0
+	}
+	switch {
+	case b.producers < 1:
+		return errors.New("--producers must be at least 1")
+	case b.records < 0, b.records == 0 && b.duration <= 0:
+		return errors.New("--records must be positive (or give --duration)")
+	case b.batch < 1 || b.batch > kclient.MaxBatchRecords:
+		return fmt.Errorf("--batch must be 1..%d", kclient.MaxBatchRecords)
+	case b.shards < 1:
+		return errors.New("--shards must be at least 1")
+	case b.limit < 1 || b.limit > 10000:
+		return errors.New("--limit must be 1..10000")
+	case b.runs < 1:
+		return errors.New("--runs must be at least 1")
+	case b.recordSize < 1 || b.recordSize > kclient.MaxRecordBytes-32:
+		return errors.New("--record-size must be 1..1048544")
+	}
+	return nil
+}
+
+func (b *benchFlags) putLoad(c *kinesis.Client, stream string) kclient.PutLoad {
+	return kclient.PutLoad{
+		Client: c, Stream: stream, Producers: b.producers, Records: b.records,
+		RecordSize: b.recordSize, Batch: b.batch, Duration: b.duration,
+	}
+}
+
+// freshStream creates a stream for a run unless --stream names one, and
+// returns it with the function that removes it (a no-op with --keep).
+func (b *benchFlags) freshStream(ctx context.Context, c *kinesis.Client, e env) (string, func() error, error) {
+	if b.stream != "" {
+		return b.stream, func() error { return nil }, nil
+	}
+	name := "penstock-bench-" + randomKey()[:12]
+	if err := kclient.CreateStream(ctx, c, name, int32(b.shards), streamTimeout); err != nil {
+		return "", nil, err
+	}
+	return name, func() error {
+		if b.keep {
+			fmt.Fprintf(e.stderr, "kept stream %s\n", name)
+			return nil
+		}
+		return kclient.DeleteStream(context.WithoutCancel(ctx), c, name, streamTimeout)
+	}, nil
+}
+
+func (b *benchFlags) report(op string) *benchReport {
+	return &benchReport{
+		Op: op, Endpoint: b.endpoint,
+		Params: benchParams{
+			Producers: b.producers, Records: b.records, RecordSize: b.recordSize, Batch: b.batch,
+			Shards: b.shards, Limit: b.limit, Duration: b.duration.String(), Runs: b.runs, Stream: b.stream,
+		},
+	}
+}
+
+func (b *benchFlags) put(ctx context.Context, c *kinesis.Client, e env) (*benchReport, error) {
+	rep := b.report("put")
+	rep.Params.Limit = 0
+	for range b.runs {
+		stream, cleanup, err := b.freshStream(ctx, c, e)
+		if err != nil {
+			return rep, err
+		}
+		res, err := b.putLoad(c, stream).Run(ctx)
+		err = errors.Join(err, cleanup())
+		if err != nil {
+			return rep, err
+		}
+		rep.add(res)
+	}
+	return rep, nil
+}
+
+func (b *benchFlags) get(ctx context.Context, c *kinesis.Client, e env) (*benchReport, error) {
+	rep := b.report("get")
+	rep.Params.Duration = ""
+	stream, cleanup, err := b.freshStream(ctx, c, e)
+	if err != nil {
+		return rep, err
+	}
+	fill := int64(-1) // records we know the stream holds; -1 when reading a given stream
+	if b.stream == "" {
+		res, err := b.putLoad(c, stream).Run(ctx)
+		if err != nil {
+			return rep, errors.Join(fmt.Errorf("filling %s: %w", stream, err), cleanup())
+		}
+		fill = res.Records
+		fmt.Fprintf(e.stderr, "filled %s with %d records in %s (%.0f records/s)\n", stream, res.Records,
+			res.Elapsed.Round(time.Millisecond), res.RecordsPerSec())
+	}
+	for range b.runs {
+		res, err := kclient.GetLoad{Client: c, Stream: stream, Limit: int32(b.limit)}.Run(ctx)
+		if err == nil && fill >= 0 && res.Records != fill {
+			err = fmt.Errorf("read %d records back from %s, wrote %d", res.Records, stream, fill)
+		}
+		if err != nil {
+			return rep, errors.Join(err, cleanup())
+		}
+		rep.add(res)
+	}
+	return rep, cleanup()
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/penstock/penstock/internal/kclient"
+)
+
+// benchReport is what `penstock bench` prints (--json prints it as is).
+type benchReport struct {
+	Op       string      `json:"op"`
+	Endpoint string      `json:"endpoint"`
+	Params   benchParams `json:"params"`
+	Runs     []benchRun  `json:"runs"`
+	Median   benchRun    `json:"median"`
+}
+
+type benchParams struct {
+	Producers  int    `json:"producers"`
+	Records    int64  `json:"records"`
+	RecordSize int    `json:"record_size"`
+	Batch      int    `json:"batch"`
+	Shards     int    `json:"shards"`
+	Limit      int    `json:"limit,omitempty"`
+	Duration   string `json:"duration,omitempty"`
+	Runs       int    `json:"runs"`
+	Stream     string `json:"stream,omitempty"`
+}
+
+// benchRun is one run; in Median each field is the median over the runs.
+type benchRun struct {
+	Records       int64   `json:"records"`
+	Bytes         int64   `json:"bytes"`
+	Requests      int64   `json:"requests"`
+	Retried       int64   `json:"retried_records"`
+	Seconds       float64 `json:"seconds"`
+	RecordsPerSec float64 `json:"records_per_sec"`
+	MiBPerSec     float64 `json:"mib_per_sec"`
+	P50Ms         float64 `json:"p50_ms"`
+	P99Ms         float64 `json:"p99_ms"`
+	MaxMs         float64 `json:"max_ms"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (r *benchReport) add(res kclient.LoadResult) {
+	r.Runs = append(r.Runs, benchRun{
+		Records: res.Records, Bytes: res.Bytes, Requests: res.Requests, Retried: res.Retried,
+		Seconds: res.Elapsed.Seconds(), RecordsPerSec: res.RecordsPerSec(), MiBPerSec: res.MiBPerSec(),
+		P50Ms: ms(res.Percentile(0.50)), P99Ms: ms(res.Percentile(0.99)), MaxMs: ms(res.Percentile(1)),
+	})
+	r.Median = benchRun{
+		Records:       int64(median(r.Runs, func(b benchRun) float64 { return float64(b.Records) })),
+		Bytes:         int64(median(r.Runs, func(b benchRun) float64 { return float64(b.Bytes) })),
+		Requests:      int64(median(r.Runs, func(b benchRun) float64 { return float64(b.Requests) })),
+		Retried:       int64(median(r.Runs, func(b benchRun) float64 { return float64(b.Retried) })),
+		Seconds:       median(r.Runs, func(b benchRun) float64 { return b.Seconds }),
+		RecordsPerSec: median(r.Runs, func(b benchRun) float64 { return b.RecordsPerSec }),
+		MiBPerSec:     median(r.Runs, func(b benchRun) float64 { return b.MiBPerSec }),
+		P50Ms:         median(r.Runs, func(b benchRun) float64 { return b.P50Ms }),
+		P99Ms:         median(r.Runs, func(b benchRun) float64 { return b.P99Ms }),
+		MaxMs:         median(r.Runs, func(b benchRun) float64 { return b.MaxMs }),
+	}
+}
+
+// median of f over runs (the mean of the middle two for an even count).
+func median(runs []benchRun, f func(benchRun) float64) float64 {
+	v := make([]float64, len(runs))
+	for i, r := range runs {
+		v[i] = f(r)
+	}
+	sort.Float64s(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+func (r *benchReport) print(w io.Writer, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	p := r.Params
+	fmt.Fprintf(w, "penstock bench %s against %s\n", r.Op, r.Endpoint)
+	fmt.Fprintf(w, "  %d producers, %d records of %d bytes, batch %d, %d shards", p.Producers, p.Records, p.RecordSize, p.Batch, p.Shards)
+	if r.Op == "get" {
+		fmt.Fprintf(w, ", GetRecords limit %d", p.Limit)
+	}
+	if p.Duration != "" && p.Duration != "0s" {
+		fmt.Fprintf(w, ", duration %s", p.Duration)
+	}
+	fmt.Fprintln(w)
+	lat := "PutRecords"
+	if r.Op == "get" {
+		lat = "GetRecords"
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "run\trecords\tseconds\trecords/s\tMiB/s\t%s p50 ms\tp99 ms\tmax ms\trequests\tretried\t\n", lat)
+	row := func(name string, b benchRun) {
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t\n", name, b.Records, b.Seconds,
+			b.RecordsPerSec, b.MiBPerSec, b.P50Ms, b.P99Ms, b.MaxMs, b.Requests, b.Retried)
+	}
+	for i, b := range r.Runs {
+		row(fmt.Sprint(i+1), b)
+	}
+	if len(r.Runs) > 1 {
+		row("median", r.Median)
+	}
+	return tw.Flush()
+}
