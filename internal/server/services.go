@@ -9,5 +9,8 @@ import (
 // at stop to s.closers (they run in reverse order, before storage closes).
 func (s *Server) provisionServices(ctx context.Context) error {
 	_ = ctx
+	if err := s.provisionDestinations(ctx); err != nil {
+		return err
+	}
 	return nil
 }

@@ -1,0 +1,323 @@
+package sqs
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// envelope is what a queue's stream stores per message.
+type envelope struct {
+	ID      string                      `json:"id"`
+	Body    string                      `json:"body"`
+	Attrs   map[string]MessageAttribute `json:"attrs,omitempty"`
+	Sent    int64                       `json:"sent"` // unix ms, the service clock
+	SysAttr map[string]string           `json:"sys,omitempty"`
+}
+
+// sent is the result of storing one message.
+type sent struct {
+	ID, MD5Body, MD5Attrs string
+}
+
+// validBody checks the characters AWS allows in a message body:
+// #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.
+func validBody(b string) error {
+	if b == "" {
+		return apiError("MissingParameter", "The request must contain the parameter MessageBody.")
+	}
+	if !utf8.ValidString(b) {
+		return apiError("InvalidMessageContents", "Invalid binary character in message body.")
+	}
+	for _, r := range b {
+		ok := r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
+			(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
+		if !ok {
+			return apiError("InvalidMessageContents", "Invalid binary character '#x%X' was found in the message body, the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF", r)
+		}
+	}
+	return nil
+}
+
+func validAttrs(attrs map[string]MessageAttribute) error {
+	if len(attrs) > 10 {
+		return apiError("InvalidParameterValue", "Number of message attributes [%d] exceeds the allowed maximum [10].", len(attrs))
+	}
+	for n, a := range attrs {
+		if n == "" || len(n) > 256 || strings.HasPrefix(strings.ToLower(n), "aws.") || strings.HasPrefix(strings.ToLower(n), "amazon.") {
+			return apiError("InvalidParameterValue", "Message attribute name '%s' is invalid.", n)
+		}
+		switch {
+		case strings.HasPrefix(a.DataType, "String"), strings.HasPrefix(a.DataType, "Number"):
+			if a.StringValue == "" {
+				return apiError("InvalidParameterValue", "Message (user) attribute '%s' must contain a non-empty value of type '%s'.", n, a.DataType)
+			}
+		case strings.HasPrefix(a.DataType, "Binary"):
+			if len(a.BinaryValue) == 0 {
+				return apiError("InvalidParameterValue", "Message (user) attribute '%s' must contain a non-empty value of type 'Binary'.", n)
+			}
+		default:
+			return apiError("InvalidParameterValue", "The type of message (user) attribute '%s' is invalid. You must use only the following supported type prefixes: Binary, Number, String.", n)
+		}
+	}
+	return nil
+}
+
+// put stores one message in the queue.
+func (s *Service) put(ctx context.Context, m *meta, body string, attrs map[string]MessageAttribute, delay *int) (sent, error) {
+	if err := validBody(body); err != nil {
+		return sent{}, err
+	}
+	if delay != nil && *delay != 0 {
+		return sent{}, apiError("InvalidParameterValue", "Value %d for parameter DelaySeconds is invalid. Reason: penstock does not support delayed delivery (only 0).", *delay)
+	}
+	if err := validAttrs(attrs); err != nil {
+		return sent{}, err
+	}
+	size := len(body)
+	for n, a := range attrs {
+		size += len(n) + len(a.DataType) + len(a.StringValue) + len(a.BinaryValue)
+	}
+	limit, _ := strconv.Atoi(m.attr("MaximumMessageSize"))
+	if size > limit {
+		return sent{}, apiError("InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", limit)
+	}
+	e := envelope{ID: uuid.NewString(), Body: body, Attrs: attrs, Sent: s.now().UnixMilli()}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return sent{}, fmt.Errorf("encoding message: %w", err)
+	}
+	if _, err := s.js.Publish(ctx, "sqs."+m.Name, b, jetstream.WithExpectStream(streamName(m.Name))); err != nil {
+		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			return sent{}, errNoQueue()
+		}
+		return sent{}, fmt.Errorf("storing message in %s: %w", m.Name, err)
+	}
+	return sent{ID: e.ID, MD5Body: md5Hex([]byte(body)), MD5Attrs: attributesMD5(attrs)}, nil
+}
+
+// received is one message handed out by receive.
+type received struct {
+	env      envelope
+	handle   string
+	count    uint64
+	firstRcv int64
+}
+
+// receive fetches up to max visible messages, waiting up to wait for the
+// first one. vis, when not nil, overrides the queue's visibility timeout.
+func (s *Service) receive(ctx context.Context, m *meta, max int, wait time.Duration, vis *time.Duration) ([]received, error) {
+	cons, err := s.js.Consumer(ctx, streamName(m.Name), consumerName)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, errNoQueue()
+		}
+		return nil, fmt.Errorf("opening queue %s: %w", m.Name, err)
+	}
+	if vis == nil && m.seconds("VisibilityTimeout") == 0 {
+		zero := time.Duration(0)
+		vis = &zero
+	}
+	var redrive *redrivePolicy
+	if v := m.attr("RedrivePolicy"); v != "" {
+		redrive = &redrivePolicy{}
+		if err := json.Unmarshal([]byte(v), redrive); err != nil {
+			redrive = nil
+		}
+	}
+	var out []received
+	deadline := time.Now().Add(wait)
+	for len(out) < max {
+		var batch jetstream.MessageBatch
+		remaining := time.Until(deadline)
+		if len(out) == 0 && remaining >= 100*time.Millisecond {
+			// Long poll: a one-message pull request the server completes as
+			// soon as a message is available; the rest are taken without waiting.
+			batch, err = cons.Fetch(1, jetstream.FetchMaxWait(remaining))
+		} else {
+			batch, err = cons.FetchNoWait(max - len(out))
+		}
+		if err != nil {
+			return out, fmt.Errorf("receiving from %s: %w", m.Name, err)
+		}
+		got := 0
+		for msg := range batch.Messages() {
+			got++
+			r, keep, err := s.take(ctx, m, msg, vis, redrive)
+			if err != nil {
+				s.log.Warn("sqs: dropping undecodable message", "queue", m.Name, "err", err)
+				continue
+			}
+			if keep {
+				out = append(out, r)
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrNoHeartbeat) {
+			return out, fmt.Errorf("receiving from %s: %w", m.Name, err)
+		}
+		if got == 0 && (len(out) > 0 || time.Until(deadline) < 100*time.Millisecond) {
+			break
+		}
+		if got == 0 {
+			continue // redriven messages only, or spurious wake-up: poll again
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return out, nil
+}
+
+// take turns one delivered message into a received message, applying a
+// visibility override and the queue's redrive policy. keep is false when
+// the message was moved to the dead-letter queue.
+func (s *Service) take(ctx context.Context, m *meta, msg jetstream.Msg, vis *time.Duration, redrive *redrivePolicy) (received, bool, error) {
+	md, err := msg.Metadata()
+	if err != nil {
+		return received{}, false, err
+	}
+	var e envelope
+	if err := json.Unmarshal(msg.Data(), &e); err != nil {
+		_ = msg.Term()
+		return received{}, false, err
+	}
+	if redrive != nil && int(md.NumDelivered) > redrive.max() {
+		if err := s.redrive(ctx, redrive.DeadLetterTargetArn, e); err != nil {
+			s.log.Warn("sqs: redrive failed; message stays in the source queue", "queue", m.Name, "err", err)
+		} else {
+			_ = msg.DoubleAck(ctx)
+			return received{}, false, nil
+		}
+	}
+	if vis != nil {
+		if *vis <= 0 {
+			_ = msg.Nak()
+		} else {
+			_ = msg.NakWithDelay(*vis)
+		}
+	}
+	first := s.firstReceive(m.Name, md.Sequence.Stream)
+	return received{
+		env:      e,
+		handle:   base64.RawURLEncoding.EncodeToString([]byte(msg.Reply())),
+		count:    md.NumDelivered,
+		firstRcv: first,
+	}, true, nil
+}
+
+// redrive moves a message to the dead-letter queue named by ARN.
+func (s *Service) redrive(ctx context.Context, arn string, e envelope) error {
+	name, err := s.nameFromARN(arn)
+	if err != nil {
+		return err
+	}
+	dm, _, err := s.loadMeta(ctx, name)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(e)
+	if _, err := s.js.Publish(ctx, "sqs."+dm.Name, b, jetstream.WithExpectStream(streamName(dm.Name))); err != nil {
+		return fmt.Errorf("redriving to %s: %w", dm.Name, err)
+	}
+	return nil
+}
+
+// firstReceive remembers when a message was first received (in memory:
+// ApproximateFirstReceiveTimestamp is approximate after a restart).
+func (s *Service) firstReceive(queue string, seq uint64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queues[queue]
+	if q == nil {
+		q = &queueState{first: map[uint64]int64{}}
+		s.queues[queue] = q
+	}
+	if t, ok := q.first[seq]; ok {
+		return t
+	}
+	t := s.now().UnixMilli()
+	q.first[seq] = t
+	return t
+}
+
+func (s *Service) forget(queue string, seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q := s.queues[queue]; q != nil {
+		delete(q.first, seq)
+	}
+}
+
+// queueState is per-queue in-memory state.
+type queueState struct {
+	first map[uint64]int64 // stream seq -> first receive (unix ms)
+}
+
+// handle is a decoded receipt handle: the JetStream ack subject of the
+// delivery, "$JS.ACK.[<domain>.<hash>.]SQS_<queue>.sqs.<delivered>.<sseq>.<dseq>.<ts>.<pending>".
+type handle struct {
+	subject string
+	seq     uint64
+}
+
+func parseHandle(queue, h string) (handle, error) {
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil || !strings.HasPrefix(string(b), "$JS.ACK.") {
+		return handle{}, errReceipt(h)
+	}
+	toks := strings.Split(string(b), ".")
+	for i := 2; i+3 < len(toks); i++ {
+		if toks[i] == streamName(queue) && toks[i+1] == consumerName {
+			var seq uint64
+			if _, err := fmt.Sscanf(toks[i+3], "%d", &seq); err != nil {
+				return handle{}, errReceipt(h)
+			}
+			return handle{subject: string(b), seq: seq}, nil
+		}
+	}
+	return handle{}, errReceipt(h)
+}
+
+// ack deletes the message a receipt handle names.
+func (s *Service) ack(ctx context.Context, queue, h string) error {
+	hd, err := parseHandle(queue, h)
+	if err != nil {
+		return err
+	}
+	if err := s.publishAck(ctx, hd.subject, []byte("+ACK")); err != nil {
+		return err
+	}
+	s.forget(queue, hd.seq)
+	return nil
+}
+
+// changeVisibility makes the message visible again after d.
+func (s *Service) changeVisibility(ctx context.Context, queue, h string, d time.Duration) error {
+	hd, err := parseHandle(queue, h)
+	if err != nil {
+		return err
+	}
+	body := []byte("+NAK")
+	if d > 0 {
+		body = fmt.Appendf(nil, `+NAK {"delay": %d}`, d.Nanoseconds())
+	}
+	return s.publishAck(ctx, hd.subject, body)
+}
+
+func (s *Service) publishAck(ctx context.Context, subject string, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := s.store.Conn().RequestWithContext(ctx, subject, body); err != nil {
+		return fmt.Errorf("acknowledging %s: %w", subject, err)
+	}
+	return nil
+}
