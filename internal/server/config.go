@@ -28,6 +28,9 @@ type Config struct {
 	Throttle bool
 	// MaxEnvironments caps concurrently running function environments.
 	MaxEnvironments int
+	// Now is the clock for iterator expiry, retention and state dwell
+	// (nil = time.Now); tests inject one.
+	Now func() time.Time
 }
 
 // DefaultConfig returns the defaults the CLI documents.

@@ -9,6 +9,11 @@ import (
 // at stop to s.closers (they run in reverse order, before storage closes).
 func (s *Server) provisionServices(ctx context.Context) error {
 	_ = ctx
+	kinesisSvc, err := s.provisionKinesis(ctx)
+	if err != nil {
+		return err
+	}
+	_ = kinesisSvc // the mapping engine's stream API (esm.Options.Kinesis)
 	if err := s.provisionDestinations(ctx); err != nil {
 		return err
 	}

@@ -1,0 +1,449 @@
+package kinesis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/penstock/penstock/internal/storage"
+)
+
+const (
+	maxRecordData    = 1 << 20  // default MaxRecordSizeInKiB 1024
+	maxPutRecords    = 500      // records per PutRecords
+	maxPutRecordsLen = 10 << 20 // bytes per PutRecords (AWS's current 10 MiB)
+	maxGetRecords    = 10000
+	maxGetBytes      = 10 << 20
+)
+
+// route picks the open shard whose hash range holds the record's hash key.
+func route(m *streamMeta, partitionKey string, explicit *string, account string) (*shardMeta, error) {
+	var h *big.Int
+	if explicit != nil {
+		var ok bool
+		if h, ok = parseHashKey(*explicit); !ok {
+			return nil, errInvalidArgument("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", *explicit)
+		}
+	} else {
+		h = hashOf(partitionKey)
+	}
+	for _, sh := range m.openShards() {
+		if sh.contains(h) {
+			return sh, nil
+		}
+	}
+	return nil, errInternal(fmt.Errorf("no open shard of stream %s holds hash key %s", m.Name, h))
+}
+
+// appendErr maps a storage failure on a write.
+func (s *Service) appendErr(m *streamMeta, err error) error {
+	if errors.Is(err, storage.ErrLogNotFound) {
+		return errStreamNotFound(m.Name, s.o.AccountID)
+	}
+	return err
+}
+
+func (s *Service) putRecord(ctx context.Context, r *reader) (any, error) {
+	var v validator
+	ref := readStreamRef(r, &v)
+	data, hasData := r.blob("Data")
+	if v.required("data", hasData) && len(data) > maxRecordData {
+		v.add(blobValue(len(data)), "data", fmt.Sprintf("Member must have length less than or equal to %d", maxRecordData))
+	}
+	pk := r.str("PartitionKey")
+	v.str("partitionKey", pk, true, 1, 256, nil)
+	ehk := r.str("ExplicitHashKey")
+	v.str("explicitHashKey", ehk, false, 0, 0, reHashKey)
+	sfo := r.str("SequenceNumberForOrdering")
+	v.str("sequenceNumberForOrdering", sfo, false, 0, 0, reSeqNumber)
+	if err := check(r, &v); err != nil {
+		return nil, err
+	}
+	name, aerr := s.resolve(ref)
+	if aerr != nil {
+		return nil, aerr
+	}
+	gate := s.reg.lock(name)
+	gate.RLock()
+	defer gate.RUnlock()
+	m, err := s.readable(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if sfo != nil {
+		if _, _, err := ParseSequenceNumber(*sfo); err != nil && *sfo != "0" {
+			return nil, errInvalidArgument("ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.", *sfo, m.Name, s.o.AccountID)
+		}
+	}
+	sh, err := route(m, *pk, ehk, s.o.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if !s.throttle.allow(sh.Log, len(data)+len(*pk), s.now()) {
+		return nil, errThroughput(sh.id(), m.Name, s.o.AccountID)
+	}
+	seq, err := s.store.Append(ctx, sh.Log, []storage.Entry{{PartitionKey: *pk, Data: data}})
+	if err != nil {
+		return nil, s.appendErr(m, err)
+	}
+	// Storage seqs strictly increase within a shard, and a shard's index is
+	// fixed, so the new number exceeds any earlier one of this shard,
+	// SequenceNumberForOrdering included.
+	return map[string]any{"ShardId": sh.id(), "SequenceNumber": SequenceNumber(sh.Index, seq)}, nil
+}
+
+type putEntry struct {
+	data []byte
+	pk   string
+	ehk  *string
+}
+
+func (s *Service) putRecords(ctx context.Context, r *reader) (any, error) {
+	var v validator
+	ref := readStreamRef(r, &v)
+	list, hasList := r.list("Records")
+	entries := make([]putEntry, 0, len(list))
+	if v.required("records", hasList) {
+		if len(list) < 1 {
+			v.add("'[]'", "records", "Member must have length greater than or equal to 1")
+		}
+		if len(list) > maxPutRecords {
+			v.add("'[...]'", "records", fmt.Sprintf("Member must have length less than or equal to %d", maxPutRecords))
+		}
+		for i, e := range list {
+			er := r.sub(e)
+			path := fmt.Sprintf("records.%d.member.", i+1)
+			data, hasData := er.blob("Data")
+			if v.required(path+"data", hasData) && len(data) > maxRecordData {
+				v.add(blobValue(len(data)), path+"data", fmt.Sprintf("Member must have length less than or equal to %d", maxRecordData))
+			}
+			ehk := er.str("ExplicitHashKey")
+			v.str(path+"explicitHashKey", ehk, false, 0, 0, reHashKey)
+			pk := er.str("PartitionKey")
+			v.str(path+"partitionKey", pk, true, 1, 256, nil)
+			if pk != nil {
+				entries = append(entries, putEntry{data: data, pk: *pk, ehk: ehk})
+			}
+		}
+	}
+	if err := check(r, &v); err != nil {
+		return nil, err
+	}
+	total := 0
+	for _, e := range entries {
+		total += len(e.data) + len(e.pk)
+	}
+	if total > maxPutRecordsLen {
+		return nil, errInvalidArgument("Records size exceeds %d MB limit", maxPutRecordsLen>>20)
+	}
+	name, aerr := s.resolve(ref)
+	if aerr != nil {
+		return nil, aerr
+	}
+	gate := s.reg.lock(name)
+	gate.RLock()
+	defer gate.RUnlock()
+	m, err := s.readable(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	// Route every record first (a bad ExplicitHashKey fails the request),
+	// then throttle record by record in request order.
+	results := make([]map[string]any, len(entries))
+	groups := map[*shardMeta][]int{}
+	var order []*shardMeta
+	now := s.now()
+	for i, e := range entries {
+		sh, err := route(m, e.pk, e.ehk, s.o.AccountID)
+		if err != nil {
+			return nil, err
+		}
+		if !s.throttle.allow(sh.Log, len(e.data)+len(e.pk), now) {
+			te := errThroughput(sh.id(), m.Name, s.o.AccountID)
+			results[i] = map[string]any{"ErrorCode": te.Code, "ErrorMessage": te.Message}
+			continue
+		}
+		if groups[sh] == nil {
+			order = append(order, sh)
+		}
+		groups[sh] = append(groups[sh], i)
+	}
+	// One atomic Append per shard, shards in parallel.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, sh := range order {
+		idx := groups[sh]
+		wg.Go(func() {
+			batch := make([]storage.Entry, len(idx))
+			for j, i := range idx {
+				batch[j] = storage.Entry{PartitionKey: entries[i].pk, Data: entries[i].data}
+			}
+			first, err := s.store.Append(ctx, sh.Log, batch)
+			mu.Lock()
+			defer mu.Unlock()
+			for j, i := range idx {
+				if err != nil {
+					results[i] = map[string]any{"ErrorCode": codeInternalFailure, "ErrorMessage": msgInternalFailure}
+					continue
+				}
+				results[i] = map[string]any{"ShardId": sh.id(), "SequenceNumber": SequenceNumber(sh.Index, first+uint64(j))}
+			}
+			if err != nil {
+				s.log.Error("PutRecords append failed", "stream", m.Name, "shard", sh.id(), "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	failed := 0
+	out := make([]any, len(results))
+	for i, res := range results {
+		if _, bad := res["ErrorCode"]; bad {
+			failed++
+		}
+		out[i] = res
+	}
+	return map[string]any{"FailedRecordCount": failed, "Records": out}, nil
+}
+
+func (s *Service) getShardIterator(ctx context.Context, r *reader) (any, error) {
+	var v validator
+	ref := readStreamRef(r, &v)
+	shardArg := r.str("ShardId")
+	v.str("shardId", shardArg, true, 1, 128, reShardID)
+	typ := r.str("ShardIteratorType")
+	v.enum("shardIteratorType", typ, true, "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP")
+	startSeq := r.str("StartingSequenceNumber")
+	v.str("startingSequenceNumber", startSeq, false, 0, 0, reSeqNumber)
+	ts := r.timestamp("Timestamp")
+	if err := check(r, &v); err != nil {
+		return nil, err
+	}
+	m, err := s.readable(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := ShardIndex(*shardArg)
+	if err != nil {
+		return nil, errShardNotFound(*shardArg, m.Name, s.o.AccountID)
+	}
+	sh := m.shard(idx)
+	if sh == nil {
+		return nil, errShardNotFound(shardID(idx), m.Name, s.o.AccountID)
+	}
+	var pos uint64
+	switch *typ {
+	case "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER":
+		if startSeq == nil {
+			return nil, errInvalidArgument("Request specified %s and no StartingSequenceNumber.", *typ)
+		}
+		snIdx, seq, err := ParseSequenceNumber(*startSeq)
+		if err != nil {
+			return nil, errInvalidArgument("StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.", *startSeq, sh.id(), m.Name, s.o.AccountID)
+		}
+		if snIdx != sh.Index {
+			return nil, errInvalidArgument("Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", shardID(snIdx), sh.id())
+		}
+		pos = seq
+		if *typ == "AFTER_SEQUENCE_NUMBER" {
+			pos = seq + 1
+		}
+	case "TRIM_HORIZON", "LATEST":
+		if startSeq != nil {
+			return nil, errInvalidArgument("Request specified %s and also a StartingSequenceNumber.", *typ)
+		}
+		if *typ == "LATEST" {
+			if sh.Closed {
+				pos = sh.EndSeq + 1
+			} else {
+				info, err := s.store.Info(ctx, sh.Log)
+				if err != nil {
+					return nil, err
+				}
+				pos = info.LastSeq + 1
+			}
+		}
+	case "AT_TIMESTAMP":
+		if ts == nil {
+			return nil, errInvalidArgument("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
+		}
+		if pos, err = s.store.SeqAtTime(ctx, sh.Log, *ts); err != nil {
+			return nil, err
+		}
+	}
+	it := iterator{stream: m.Name, epoch: m.Epoch, shard: sh.Index, pos: pos, issued: s.now()}
+	return map[string]any{"ShardIterator": s.encodeIterator(it)}, nil
+}
+
+// awsTime formats a time as AWS's iterator messages do.
+func awsTime(t time.Time) string { return t.UTC().Format("Mon Jan 02 15:04:05 UTC 2006") }
+
+func (s *Service) getRecords(ctx context.Context, r *reader) (any, error) {
+	var v validator
+	itStr := r.str("ShardIterator")
+	if itStr != nil && len(*itStr) >= 2 && strings.HasPrefix(*itStr, `"`) && strings.HasSuffix(*itStr, `"`) {
+		unq := (*itStr)[1 : len(*itStr)-1]
+		itStr = &unq
+	}
+	v.str("shardIterator", itStr, true, 1, 512, nil)
+	limit := r.integer("Limit")
+	v.integer("limit", limit, false, i64(1), i64(maxGetRecords))
+	arn := r.str("StreamARN")
+	v.str("streamARN", arn, false, 1, 2048, reStreamARN)
+	_ = r.str("StreamId")
+	if err := check(r, &v); err != nil {
+		return nil, err
+	}
+	it, err := s.decodeIterator(*itStr)
+	if err != nil {
+		return nil, errInvalidArgument("Invalid ShardIterator.")
+	}
+	now := s.now()
+	if now.Sub(it.issued) > iteratorLifetime {
+		return nil, errorf(codeExpiredIterator, "Iterator expired. The iterator was created at time %s while right now it is %s which is further in the future than the tolerated delay of %d milliseconds.", awsTime(it.issued), awsTime(now), iteratorLifetime.Milliseconds())
+	}
+	if arn != nil {
+		if _, _, name, err := ParseStreamARN(*arn); err != nil || name != it.stream {
+			return nil, errInvalidArgument("Invalid ShardIterator.")
+		}
+	}
+	m, _, err := s.reg.get(ctx, it.stream)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil || m.Epoch != it.epoch {
+		return nil, errShardNotFound(shardID(it.shard), it.stream, s.o.AccountID)
+	}
+	sh := m.shard(it.shard)
+	if sh == nil {
+		return nil, errShardNotFound(shardID(it.shard), it.stream, s.o.AccountID)
+	}
+	n := maxGetRecords
+	if limit != nil {
+		n = int(*limit)
+	}
+	recs, next, pending, err := s.read(ctx, m, sh, it.pos, n, now)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	list := make([]any, len(recs))
+	for i, rec := range recs {
+		list[i] = map[string]any{
+			"SequenceNumber":              SequenceNumber(sh.Index, rec.Seq),
+			"ApproximateArrivalTimestamp": rec.Time,
+			"Data":                        rec.Data,
+			"PartitionKey":                rec.PartitionKey,
+		}
+	}
+	out["Records"] = list
+	behind := int64(0)
+	if pending > 0 && len(recs) > 0 {
+		info, err := s.store.Info(ctx, sh.Log)
+		if err != nil {
+			return nil, err
+		}
+		behind = max64(0, info.LastTime.Sub(recs[len(recs)-1].Time).Milliseconds())
+	}
+	out["MillisBehindLatest"] = behind
+	if sh.Closed && (next > sh.EndSeq || (len(recs) == 0 && pending == 0)) {
+		out["ChildShards"] = childShards(m, sh)
+		return out, nil
+	}
+	out["NextShardIterator"] = s.encodeIterator(iterator{stream: m.Name, epoch: m.Epoch, shard: sh.Index, pos: next, issued: now})
+	return out, nil
+}
+
+func max64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// read returns up to max records from pos, skipping records older than the
+// stream's retention (by the service clock: JetStream's MaxAge removes them
+// physically, this makes the cut exact and testable), and the position to
+// read next.
+func (s *Service) read(ctx context.Context, m *streamMeta, sh *shardMeta, pos uint64, limit int, now time.Time) ([]storage.Record, uint64, uint64, error) {
+	if pos == 0 {
+		pos = 1
+	}
+	cutoff := now.Add(-m.retention())
+	res, err := s.store.Read(ctx, sh.Log, pos, limit, maxGetBytes)
+	if err != nil {
+		return nil, 0, 0, s.readErr(m, sh, err)
+	}
+	recs := res.Records
+	drop := 0
+	for drop < len(recs) && recs[drop].Time.Before(cutoff) {
+		drop++
+	}
+	if drop > 0 && drop == len(recs) && res.Pending > 0 {
+		at, err := s.store.SeqAtTime(ctx, sh.Log, cutoff)
+		if err != nil {
+			return nil, 0, 0, s.readErr(m, sh, err)
+		}
+		pos = max(at, pos)
+		if res, err = s.store.Read(ctx, sh.Log, pos, limit, maxGetBytes); err != nil {
+			return nil, 0, 0, s.readErr(m, sh, err)
+		}
+		recs, drop = res.Records, 0
+		for drop < len(recs) && recs[drop].Time.Before(cutoff) {
+			drop++
+		}
+	}
+	if drop > 0 {
+		pos = recs[drop-1].Seq + 1
+		recs = recs[drop:]
+	}
+	if sh.Closed {
+		for i, rec := range recs {
+			if rec.Seq > sh.EndSeq {
+				recs = recs[:i]
+				res.Pending = 0
+				break
+			}
+		}
+	}
+	next := pos
+	if len(recs) > 0 {
+		next = recs[len(recs)-1].Seq + 1
+	} else if res.Pending == 0 && len(res.Records) == 0 {
+		// Nothing at or after pos: if pos was trimmed, stay put; storage
+		// skips forward on the next read.
+		next = pos
+	}
+	return recs, next, res.Pending, nil
+}
+
+func (s *Service) readErr(m *streamMeta, sh *shardMeta, err error) error {
+	if errors.Is(err, storage.ErrLogNotFound) {
+		return errShardNotFound(sh.id(), m.Name, s.o.AccountID)
+	}
+	return err
+}
+
+func childShards(m *streamMeta, sh *shardMeta) []any {
+	out := []any{}
+	id := sh.id()
+	for i := range m.Shards {
+		c := &m.Shards[i]
+		if c.Parent != id && c.Adjacent != id {
+			continue
+		}
+		parents := []any{c.Parent}
+		if c.Adjacent != "" {
+			parents = append(parents, c.Adjacent)
+		}
+		out = append(out, map[string]any{
+			"ShardId":      c.id(),
+			"ParentShards": parents,
+			"HashKeyRange": map[string]any{"StartingHashKey": c.StartHash, "EndingHashKey": c.EndHash},
+		})
+	}
+	return out
+}
