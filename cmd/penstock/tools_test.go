@@ -15,7 +15,6 @@ import (
 
 	"github.com/penstock/penstock/internal/kclient"
 	"github.com/penstock/penstock/internal/penstocktest"
-	"github.com/penstock/penstock/internal/server"
 )
 
 // startKinesis runs penstock in process and returns its URL and a client;
@@ -188,5 +187,3 @@ func TestBenchPutAndGet(t *testing.T) {
 		t.Errorf("bench get:\n%s", out)
 	}
 }
-
-var _ = server.Config{} // penstocktest.Start's mutate takes *server.Config
