@@ -54,7 +54,7 @@ func (p *poller) batchLen(l *lane) (int, bool) {
 		}
 		bytes += len(r.JSON)
 	}
-	return len(l.q), false
+	return len(l.q), len(l.q) >= p.m.BatchSize
 }
 
 // runBatch drives one batch's fate until every record is done or ctx ends.
