@@ -1,0 +1,179 @@
+package runtime
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// tailMax is how much of an invocation's log LogTail keeps (X-Amz-Log-Result).
+const tailMax = 4096
+
+// logPump reads an environment's combined stdout/stderr pipe, splits it
+// into lines and sends each to the sink and to the current invocation's
+// tail. One goroutine (run) per environment; it ends at EOF.
+type logPump struct {
+	fn   string
+	sink LogSink
+	r    *os.File
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	consumed int64         // bytes read from the pipe and turned into lines
+	partial  []byte        // bytes after the last newline
+	tail     *bytes.Buffer // current invocation's lines, nil when not tailing
+	eof      bool
+}
+
+func newLogPump(fn string, sink LogSink, r *os.File) *logPump {
+	p := &logPump{fn: fn, sink: sink, r: r}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+// run reads until EOF or a read error; the environment owns the goroutine.
+func (p *logPump) run() {
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := p.r.Read(buf)
+		if n > 0 {
+			now := time.Now()
+			p.mu.Lock()
+			data := buf[:n]
+			for {
+				i := bytes.IndexByte(data, '\n')
+				if i < 0 {
+					p.partial = append(p.partial, data...)
+					break
+				}
+				var line string
+				if len(p.partial) > 0 {
+					line = string(append(p.partial, data[:i]...))
+					p.partial = p.partial[:0]
+				} else {
+					line = string(data[:i])
+				}
+				p.emitLocked(now, line)
+				data = data[i+1:]
+			}
+			p.consumed += int64(n)
+			p.cond.Broadcast()
+			p.mu.Unlock()
+		}
+		if err != nil {
+			p.mu.Lock()
+			if len(p.partial) > 0 {
+				p.emitLocked(time.Now(), string(p.partial))
+				p.partial = nil
+			}
+			p.eof = true
+			p.cond.Broadcast()
+			p.mu.Unlock()
+			return
+		}
+	}
+}
+
+// emitLocked sends one line to the sink and the tail. p.mu must be held.
+func (p *logPump) emitLocked(at time.Time, line string) {
+	line = strings.TrimSuffix(line, "\r")
+	if p.sink != nil {
+		p.sink.WriteLog(p.fn, at, line)
+	}
+	if p.tail != nil {
+		p.tail.WriteString(line)
+		p.tail.WriteByte('\n')
+	}
+}
+
+// platform writes a line penstock itself produces (START, END, REPORT...).
+func (p *logPump) platform(line string) {
+	p.mu.Lock()
+	p.emitLocked(time.Now(), line)
+	p.mu.Unlock()
+}
+
+// startTail makes the following lines part of an invocation's tail.
+func (p *logPump) startTail(on bool) {
+	p.mu.Lock()
+	if on {
+		p.tail = new(bytes.Buffer)
+	} else {
+		p.tail = nil
+	}
+	p.mu.Unlock()
+}
+
+// endTail stops collecting and returns the last tailMax bytes.
+func (p *logPump) endTail() string {
+	p.mu.Lock()
+	t := p.tail
+	p.tail = nil
+	p.mu.Unlock()
+	if t == nil {
+		return ""
+	}
+	b := t.Bytes()
+	if len(b) > tailMax {
+		b = b[len(b)-tailMax:]
+	}
+	return string(b)
+}
+
+// flush waits until everything the process wrote before now has been
+// turned into lines: it asks the kernel how many bytes the pipe holds and
+// waits for the reader to consume them (at most max). A trailing partial
+// line is emitted too. Costs one ioctl when the pipe is empty.
+func (p *logPump) flush(max time.Duration) {
+	n := pipeBuffered(p.r)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n > 0 {
+		target := p.consumed + int64(n)
+		gaveUp := false
+		stop := time.AfterFunc(max, func() {
+			p.mu.Lock()
+			gaveUp = true // lines still reach the sink later, not the tail
+			p.cond.Broadcast()
+			p.mu.Unlock()
+		})
+		for p.consumed < target && !p.eof && !gaveUp {
+			p.cond.Wait()
+		}
+		stop.Stop()
+	}
+	if len(p.partial) > 0 {
+		p.emitLocked(time.Now(), string(p.partial))
+		p.partial = p.partial[:0]
+	}
+}
+
+// Platform line formats (esm.md §10.5).
+
+func startLine(id, version string) string {
+	return "START RequestId: " + id + " Version: " + version
+}
+
+func endLine(id string) string { return "END RequestId: " + id }
+
+func reportLine(id string, d time.Duration, billed int64, memMB, usedMB int, init time.Duration) string {
+	s := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+		id, ms(d), billed, memMB, usedMB)
+	if init > 0 {
+		s += fmt.Sprintf("Init Duration: %.2f ms\t", ms(init))
+	}
+	return s
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// billedMS rounds up to the next millisecond (AWS bills in 1 ms steps).
+func billedMS(d time.Duration) int64 { return int64(math.Ceil(ms(d))) }
+
+func timeoutMessage(t time.Duration) string {
+	return fmt.Sprintf("Task timed out after %.2f seconds", t.Seconds())
+}

@@ -1,0 +1,89 @@
+package runtime
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"syscall"
+	"unsafe"
+)
+
+// sysProcAttr puts the environment in its own process group (so a kill
+// takes its children too) and kills it if penstock dies.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// killGroup SIGKILLs the process group led by pid.
+func killGroup(pid int) {
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+}
+
+// pipeBuffered returns how many bytes are waiting in a pipe (FIONREAD).
+func pipeBuffered(f *os.File) int {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var n int32
+	_ = rc.Control(func(fd uintptr) {
+		_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n)))
+		if errno != 0 {
+			n = 0
+		}
+	})
+	return int(n)
+}
+
+// memReader reads a process's peak resident set size from
+// /proc/<pid>/status, keeping the file open and re-reading it from offset 0.
+type memReader struct {
+	f   *os.File
+	buf []byte
+}
+
+func newMemReader(pid int) *memReader {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return &memReader{}
+	}
+	return &memReader{f: f, buf: make([]byte, 4096)}
+}
+
+// maxMB returns VmHWM (or VmRSS) rounded up to MB; 0 when unknown.
+func (m *memReader) maxMB() int {
+	if m.f == nil {
+		return 0
+	}
+	n, err := m.f.ReadAt(m.buf, 0)
+	if n == 0 && err != nil {
+		return 0
+	}
+	b := m.buf[:n]
+	kb := field(b, "VmHWM:")
+	if kb == 0 {
+		kb = field(b, "VmRSS:")
+	}
+	return int((kb + 1023) / 1024)
+}
+
+func (m *memReader) close() {
+	if m.f != nil {
+		m.f.Close()
+	}
+}
+
+// field parses "Name:   1234 kB" from a /proc status file.
+func field(b []byte, name string) int64 {
+	i := bytes.Index(b, []byte(name))
+	if i < 0 {
+		return 0
+	}
+	b = b[i+len(name):]
+	if j := bytes.IndexByte(b, '\n'); j >= 0 {
+		b = b[:j]
+	}
+	b = bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(b), []byte("kB")))
+	v, _ := strconv.ParseInt(string(b), 10, 64)
+	return v
+}
