@@ -36,7 +36,7 @@ func (r *mappingRun) run(ctx context.Context) {
 	defer stopWatch()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	running := map[string]bool{}
+	running := map[string]*poller{}
 	finished := map[string]bool{}
 	exits := make(chan shardExit)
 	role := ""
@@ -63,7 +63,13 @@ func (r *mappingRun) run(ctx context.Context) {
 			present[s.ID] = true
 		}
 		for _, s := range st.Shards {
-			if running[s.ID] || finished[s.ID] {
+			if p := running[s.ID]; p != nil {
+				if s.Closed {
+					p.markClosed(s.EndSeq)
+				}
+				continue
+			}
+			if finished[s.ID] {
 				continue
 			}
 			ready, fromStart := true, false
@@ -81,8 +87,9 @@ func (r *mappingRun) run(ctx context.Context) {
 			}
 			p := &poller{e: r.e, m: r.m, shard: s, met: r.met, pol: r.m.policy(r.e.o.RetryBackoff, r.e.o.MaxRetryBackoff),
 				es:  eventSource{ShardID: s.ID, Region: r.e.o.Region, StreamARN: r.m.EventSourceArn, Role: role},
-				log: log.With("shard", s.ID), fromStart: fromStart}
-			running[s.ID] = true
+				log: log.With("shard", s.ID), fromStart: fromStart,
+				room: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
+			running[s.ID] = p
 			wg.Go(func() {
 				fin, err := p.run(ctx)
 				select {

@@ -32,8 +32,19 @@ type poller struct {
 	lanes  []*lane // fixed after start
 	cursor uint64  // next position to read; guarded by mu
 	queued int     // records read and not done, all lanes; guarded by mu
+	closed bool    // the shard was closed by a reshard; guarded by mu
+	endSeq uint64  // last position of a closed shard; guarded by mu
 	room   chan struct{}
 	ckptC  chan struct{}
+	kick   chan struct{} // wakes the reader (shard closed)
+}
+
+// markClosed tells a running poller its shard was closed at endSeq.
+func (p *poller) markClosed(endSeq uint64) {
+	p.mu.Lock()
+	p.closed, p.endSeq = true, endSeq
+	p.mu.Unlock()
+	signal(p.kick)
 }
 
 type lane struct {
@@ -56,12 +67,14 @@ func (p *poller) readAhead() int {
 // run processes the shard until ctx ends (finished=false) or, for a closed
 // shard, until every record is done and checkpointed (finished=true).
 func (p *poller) run(ctx context.Context) (finished bool, err error) {
+	p.mu.Lock()
+	p.closed, p.endSeq = p.shard.Closed, p.shard.EndSeq
+	p.mu.Unlock()
 	start, finished, err := p.start(ctx)
 	if err != nil || finished {
 		return finished, err
 	}
 	p.cursor = start
-	p.room = make(chan struct{}, 1)
 	p.ckptC = make(chan struct{}, 1)
 	p.lanes = make([]*lane, p.m.ParallelizationFactor)
 	for i := range p.lanes {
@@ -81,7 +94,10 @@ func (p *poller) run(ctx context.Context) (finished bool, err error) {
 	if finished {
 		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer ccancel()
-		if err := p.e.ckpts.put(cctx, p.m.UUID, p.shard.ID, checkpoint{Next: p.shard.EndSeq + 1, Finished: true}); err != nil {
+		p.mu.Lock()
+		end := p.endSeq
+		p.mu.Unlock()
+		if err := p.e.ckpts.put(cctx, p.m.UUID, p.shard.ID, checkpoint{Next: end + 1, Finished: true}); err != nil {
 			return false, err
 		}
 	}
@@ -137,8 +153,9 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 		room := p.readAhead() - p.queued
 		cursor := p.cursor
 		empty := p.queued == 0
+		closed, endSeq := p.closed, p.endSeq
 		p.mu.Unlock()
-		if p.shard.Closed && cursor > p.shard.EndSeq {
+		if closed && cursor > endSeq {
 			if empty {
 				return true, nil
 			}
@@ -150,8 +167,8 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 			continue
 		}
 		n := min(room, 10000)
-		if p.shard.Closed {
-			n = int(min(uint64(n), p.shard.EndSeq-cursor+1))
+		if closed {
+			n = int(min(uint64(n), endSeq-cursor+1))
 		}
 		res, err := p.e.o.Store.Read(ctx, p.shard.LogID, cursor, n, 16<<20)
 		if err != nil {
@@ -171,15 +188,15 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 		}
 		failures = 0
 		recs := res.Records
-		if p.shard.Closed {
-			for len(recs) > 0 && recs[len(recs)-1].Seq > p.shard.EndSeq {
+		if closed {
+			for len(recs) > 0 && recs[len(recs)-1].Seq > endSeq {
 				recs = recs[:len(recs)-1]
 			}
 		}
 		if len(recs) == 0 {
-			if p.shard.Closed {
+			if closed {
 				p.mu.Lock()
-				p.cursor = p.shard.EndSeq + 1
+				p.cursor = endSeq + 1
 				p.mu.Unlock()
 				signal(p.ckptC)
 				continue
@@ -188,6 +205,7 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 			select {
 			case <-ctx.Done():
 			case <-w.C:
+			case <-p.kick:
 			case <-safety.C:
 			}
 			continue
@@ -201,6 +219,7 @@ func (p *poller) waitRoom(ctx context.Context) {
 	select {
 	case <-ctx.Done():
 	case <-p.room:
+	case <-p.kick:
 	}
 }
 
