@@ -17,6 +17,7 @@ type front struct {
 	auth     awsapi.Authenticator
 	services map[string]http.Handler // by awsapi service name; read-only after start
 	mappings http.Handler            // /2015-03-31/event-source-mappings/...
+	penstock *http.ServeMux          // /_penstock/...: penstock's own endpoints (logs, code)
 }
 
 func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -31,6 +32,10 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !f.ready.Load() {
 		writeUnavailable(w)
+		return
+	}
+	if f.penstock != nil && strings.HasPrefix(r.URL.Path, "/_penstock/") {
+		f.penstock.ServeHTTP(w, r)
 		return
 	}
 	svc := awsapi.ServiceOf(r)

@@ -21,6 +21,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/penstock/penstock/internal/awsapi"
+	"github.com/penstock/penstock/internal/lambda"
+	"github.com/penstock/penstock/internal/runtime"
 	"github.com/penstock/penstock/internal/storage"
 )
 
@@ -38,6 +40,8 @@ type Server struct {
 	front   *front
 	http    *http.Server
 	runners []Runner
+	runtime *runtime.Manager // functions runtime (lambda.go)
+	lambda  *lambda.Service  // Lambda functions API (lambda.go)
 	closers []func() error
 }
 

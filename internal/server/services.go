@@ -14,6 +14,9 @@ func (s *Server) provisionServices(ctx context.Context) error {
 		return err
 	}
 	_ = kinesisSvc // the mapping engine's stream API (esm.Options.Kinesis)
+	if err := s.provisionLambda(ctx); err != nil {
+		return err
+	}
 	if err := s.provisionDestinations(ctx); err != nil {
 		return err
 	}
