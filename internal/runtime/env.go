@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -225,7 +226,12 @@ func (e *env) stop() {
 			e.m.log.Warn("runtime process did not exit after SIGKILL", "function", e.spec.Name, "pid", e.pid)
 		}
 	}
-	e.srv.Close()
+	// Shutdown (not Close) waits for net/http's connection goroutines.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	if err := e.srv.Shutdown(ctx); err != nil {
+		e.srv.Close()
+	}
+	cancel()
 	if e.logs != nil {
 		// The pipe reaches EOF once every process holding it is gone; a
 		// child that left the process group could hold it open.

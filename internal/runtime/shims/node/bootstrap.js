@@ -44,6 +44,7 @@ function request(method, urlPath, body, headers) {
       res.on('error', reject);
     });
     req.on('error', reject);
+    req.setNoDelay(true);
     if (body !== undefined) req.end(body);
     else req.end();
   });
