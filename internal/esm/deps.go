@@ -80,7 +80,13 @@ type Delivery struct {
 	Payload json.RawMessage
 	// MappingUUID and ShardID name the source (S3 object keys use them).
 	MappingUUID, ShardID string
+	// IncludeRecords is the penstock extension opt-in (mapping tag
+	// "penstock:include-records" = "true"): SQS/SNS records carry Payload too.
+	IncludeRecords bool
 }
+
+// IncludeRecordsTag is the mapping tag that sets Delivery.IncludeRecords.
+const IncludeRecordsTag = "penstock:include-records"
 
 // Errors the adapters map their packages' errors to.
 var (

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -41,6 +42,8 @@ type Engine struct {
 	maps  *mappingStore
 	ckpts *checkpointStore
 
+	observer atomic.Pointer[InvokeObserver]
+
 	mu      sync.Mutex
 	runs    map[string]*mappingRun // by UUID; guarded by mu
 	metrics map[string]*Metrics    // by UUID; guarded by mu
@@ -71,9 +74,20 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{o: o, log: o.Logger, clock: o.Clock,
+	e := &Engine{o: o, log: o.Logger, clock: o.Clock,
 		maps: &mappingStore{kv: mk}, ckpts: &checkpointStore{kv: ck},
-		runs: map[string]*mappingRun{}, metrics: map[string]*Metrics{}}, nil
+		runs: map[string]*mappingRun{}, metrics: map[string]*Metrics{}}
+	e.SetObserver(o.Observer)
+	return e, nil
+}
+
+// SetObserver installs (or, with nil, removes) the invoke observer.
+func (e *Engine) SetObserver(f InvokeObserver) {
+	if f == nil {
+		e.observer.Store(nil)
+		return
+	}
+	e.observer.Store(&f)
 }
 
 // Metrics returns the mapping's counters (nil for an unknown UUID).

@@ -102,12 +102,12 @@ func (p *poller) invoke(ctx context.Context, recs []*rec) (outcome, string, bool
 	payload := buildEvent(recs)
 	now := p.e.clock.Now()
 	p.met.IteratorAgeMs.Store(now.Sub(recs[len(recs)-1].Arrival).Milliseconds())
-	if obs := p.e.o.Observer; obs != nil {
+	if obs := p.e.observer.Load(); obs != nil {
 		arr := make([]time.Time, len(recs))
 		for i, r := range recs {
 			arr[i] = r.Arrival
 		}
-		obs(p.m.UUID, time.Now(), arr)
+		(*obs)(p.m.UUID, time.Now(), arr)
 	}
 	p.met.ConcurrentExecutions.Add(1)
 	res, err := p.e.o.Functions.Invoke(ctx, p.m.FunctionArn, payload)
@@ -160,10 +160,11 @@ func (p *poller) discard(ctx context.Context, a action, version string) bool {
 		version = "$LATEST"
 	}
 	d := Delivery{
-		Record:      newFailureRecord(a, newRequestID(), p.m.FunctionArn, version, p.es, p.e.clock.Now()),
-		Payload:     buildEvent(a.Records),
-		MappingUUID: p.m.UUID,
-		ShardID:     p.shard.ID,
+		Record:         newFailureRecord(a, newRequestID(), p.m.FunctionArn, version, p.es, p.e.clock.Now()),
+		Payload:        buildEvent(a.Records),
+		MappingUUID:    p.m.UUID,
+		ShardID:        p.shard.ID,
+		IncludeRecords: p.m.Tags[IncludeRecordsTag] == "true",
 	}
 	for attempt := 1; ctx.Err() == nil; attempt++ {
 		err := p.e.o.Destinations.Deliver(ctx, dest, d)
