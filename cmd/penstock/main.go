@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"put":    {"write lines from stdin as records to a stream", runPut},
 		"tail":   {"follow a stream and print its records", runTail},
 		"bench":  {"load generators: bench put | get | e2e", runBench},
+		"logs":   {"print a function's logs: logs FUNCTION [--follow] [--since 10m]", runLogs},
 	}
 }
 
