@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/penstock/penstock/internal/awsapi"
+	"github.com/penstock/penstock/internal/destination"
 	"github.com/penstock/penstock/internal/lambda"
 	"github.com/penstock/penstock/internal/runtime"
 	"github.com/penstock/penstock/internal/storage"
@@ -43,6 +44,9 @@ type Server struct {
 	runtime *runtime.Manager // functions runtime (lambda.go)
 	lambda  *lambda.Service  // Lambda functions API (lambda.go)
 	closers []func() error
+
+	// destinations delivers on-failure records (destinations.go).
+	destinations *destination.Router
 }
 
 // New provisions a server: storage, services, listener. The caller must call
