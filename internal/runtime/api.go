@@ -68,12 +68,12 @@ func (e *env) handleNext(w http.ResponseWriter, r *http.Request) {
 	if inv.deadline.IsZero() {
 		inv.deadline = now.Add(inv.timeout)
 	}
-	e.mu.Lock()
-	e.cur = inv
-	e.mu.Unlock()
 	inv.deliveredAt = now
 	inv.delivered.Store(true)
 	close(inv.deliveredCh)
+	e.mu.Lock()
+	e.cur = inv
+	e.mu.Unlock()
 
 	h := w.Header()
 	h["Content-Type"] = []string{"application/json"}

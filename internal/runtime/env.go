@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,7 +37,7 @@ type env struct {
 	logs    *logPump
 	mem     *memReader
 	tmpDir  string
-	started time.Time
+	started atomic.Int64 // unix ns of the process start; read by the API server
 
 	// invokes carries the next invocation to the runtime's GET /next.
 	// Buffer 1: an invocation may be handed over before the runtime has
@@ -146,7 +147,7 @@ func (e *env) start(runtimeDir string) (err error) {
 		SysProcAttr: sysProcAttr(),
 	}
 	e.logs = newLogPump(e.spec.Name, e.m.o.Logs, pr)
-	e.started = time.Now()
+	e.started.Store(time.Now().UnixNano())
 	if err := e.cmd.Start(); err != nil {
 		pw.Close()
 		pr.Close()
@@ -198,7 +199,7 @@ func (e *env) kill() {
 // markInitDone records the end of init (first GET /next).
 func (e *env) markInitDone() {
 	e.initOnce.Do(func() {
-		e.initDuration = time.Since(e.started)
+		e.initDuration = time.Duration(time.Now().UnixNano() - e.started.Load())
 		close(e.initDone)
 	})
 }

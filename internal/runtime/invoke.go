@@ -217,7 +217,7 @@ func (m *Manager) finish(e *env, inv *invocation, cold bool, res *Result, d time
 		case <-e.initDone:
 			res.InitDuration = e.initDuration
 		default:
-			res.InitDuration = time.Since(e.started)
+			res.InitDuration = time.Duration(time.Now().UnixNano() - e.started.Load())
 		}
 		if e.kind == kindProvided {
 			billed += billedMS(res.InitDuration)
