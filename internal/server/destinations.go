@@ -44,3 +44,6 @@ func (s *Server) provisionDestinations(ctx context.Context) error {
 	s.destinations = destination.New(q, t, b)
 	return nil
 }
+
+// Destinations returns the on-failure destination router (tests, tools).
+func (s *Server) Destinations() *destination.Router { return s.destinations }
