@@ -546,3 +546,33 @@ func TestCheckRuntime(t *testing.T) {
 		t.Errorf("provided needs no interpreter: %v", err)
 	}
 }
+
+func TestVersionsHaveTheirOwnPools(t *testing.T) {
+	m, logs := newTestManager(t, nil)
+	latest := langs[0].spec(t, "versions")
+	v1 := langs[0].spec(t, "versions")
+	v1.Version, v1.Revision, v1.ARN = "1", "published-1", latest.ARN+":1"
+	a, _ := invokeInfo(t, m, latest, InvokeOptions{})
+	b, _ := invokeInfo(t, m, v1, InvokeOptions{})
+	requireEqual(t, "v1 version", b.Version, "1")
+	requireEqual(t, "v1 arn", b.ARN, v1.ARN)
+	a2, r1 := invokeInfo(t, m, latest, InvokeOptions{})
+	b2, r2 := invokeInfo(t, m, v1, InvokeOptions{})
+	if a2.PID != a.PID || b2.PID != b.PID || r1.Cold || r2.Cold {
+		t.Fatalf("versions did not stay warm: $LATEST %d→%d, 1 %d→%d", a.PID, a2.PID, b.PID, b2.PID)
+	}
+	// Spec.Concurrency counts environments over all versions.
+	latest.Concurrency, v1.Concurrency = 2, 2
+	errc := make(chan error, 1)
+	go func() {
+		_, err := m.Invoke(context.Background(), latest, []byte(`{"action":"sleep","sleepMs":300}`), InvokeOptions{RequestID: "v-busy"})
+		errc <- err
+	}()
+	logs.waitLine(t, "START RequestId: v-busy")
+	if _, err := m.Invoke(t.Context(), latest, []byte(`{"action":"sleep","sleepMs":1}`), InvokeOptions{}); !errors.Is(err, ErrThrottled) {
+		t.Errorf("third environment of a function with concurrency 2: err = %v, want ErrThrottled", err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -13,6 +13,8 @@ import (
 )
 
 // Manager runs functions in pools of execution environments, one pool per
+// function name and version (qualifier); Spec.Concurrency counts over all
+// versions of a function.
 // function name. Create it with NewManager and call Run, which owns every
 // process: when Run's context ends all environments are stopped.
 type Manager struct {
@@ -28,15 +30,19 @@ type Manager struct {
 	shimErr  error
 
 	mu      sync.Mutex
-	pools   map[string]*pool  // by function name
+	pools   map[poolKey]*pool
+	perFn   map[string]int    // live environments per function name
 	envs    map[*env]struct{} // every live environment, any pool
 	stopped bool
 
 	stopping sync.WaitGroup // env.stop calls running in the background
 }
 
-// pool is one function's environments, all of one revision.
+type poolKey struct{ name, version string }
+
+// pool is one function version's environments, all of one revision.
 type pool struct {
+	key            poolKey
 	name, revision string
 	envs           map[*env]struct{}
 	idle           []*env // most recently used last
@@ -51,7 +57,8 @@ func NewManager(o Options) *Manager {
 		workDir:     o.WorkDir,
 		maxEnv:      o.MaxEnvironments,
 		idleTimeout: o.IdleTimeout,
-		pools:       map[string]*pool{},
+		pools:       map[poolKey]*pool{},
+		perFn:       map[string]int{},
 		envs:        map[*env]struct{}{},
 	}
 	if m.log == nil {
@@ -142,10 +149,11 @@ func (m *Manager) reap(now time.Time) {
 // their invocation ends. Call it after the function is updated or deleted.
 func (m *Manager) Evict(functionName string) {
 	m.mu.Lock()
-	p := m.pools[functionName]
 	var idle []*env
-	if p != nil {
-		idle = m.retireLocked(p)
+	for _, p := range m.pools {
+		if p.name == functionName {
+			idle = append(idle, m.retireLocked(p)...)
+		}
 	}
 	m.mu.Unlock()
 	for _, e := range idle {
@@ -157,8 +165,8 @@ func (m *Manager) Evict(functionName string) {
 // the books, for the caller to stop. m.mu must be held.
 func (m *Manager) retireLocked(p *pool) []*env {
 	p.retired = true
-	if m.pools[p.name] == p {
-		delete(m.pools, p.name)
+	if m.pools[p.key] == p {
+		delete(m.pools, p.key)
 	}
 	idle := append([]*env(nil), p.idle...)
 	for _, e := range idle {
@@ -169,8 +177,14 @@ func (m *Manager) retireLocked(p *pool) []*env {
 
 // removeLocked forgets e. m.mu must be held.
 func (m *Manager) removeLocked(e *env) {
+	if _, ok := m.envs[e]; !ok {
+		return
+	}
 	delete(m.envs, e)
 	delete(e.pool.envs, e)
+	if m.perFn[e.pool.name]--; m.perFn[e.pool.name] <= 0 {
+		delete(m.perFn, e.pool.name)
+	}
 	for i, x := range e.pool.idle {
 		if x == e {
 			e.pool.idle = append(e.pool.idle[:i], e.pool.idle[i+1:]...)
@@ -209,15 +223,16 @@ func (m *Manager) acquire(fn *Spec, k kind) (e *env, cold bool, err error) {
 		m.mu.Unlock()
 		return nil, false, ErrStopped
 	}
-	p := m.pools[fn.Name]
+	key := poolKey{fn.Name, version(fn)}
+	p := m.pools[key]
 	var retired []*env
 	if p != nil && p.revision != fn.Revision {
 		retired = m.retireLocked(p)
 		p = nil
 	}
 	if p == nil {
-		p = &pool{name: fn.Name, revision: fn.Revision, envs: map[*env]struct{}{}}
-		m.pools[fn.Name] = p
+		p = &pool{key: key, name: fn.Name, revision: fn.Revision, envs: map[*env]struct{}{}}
+		m.pools[key] = p
 	}
 	for len(p.idle) > 0 {
 		e = p.idle[len(p.idle)-1]
@@ -236,7 +251,7 @@ func (m *Manager) acquire(fn *Spec, k kind) (e *env, cold bool, err error) {
 	if fn.Concurrency > 0 && fn.Concurrency < limit {
 		limit = fn.Concurrency
 	}
-	if len(p.envs) >= limit {
+	if m.perFn[fn.Name] >= limit {
 		m.mu.Unlock()
 		m.stopAll(retired)
 		return nil, false, ErrThrottled
@@ -255,6 +270,7 @@ func (m *Manager) acquire(fn *Spec, k kind) (e *env, cold bool, err error) {
 	e.busy = true
 	p.envs[e] = struct{}{}
 	m.envs[e] = struct{}{}
+	m.perFn[fn.Name]++
 	m.mu.Unlock()
 	m.stopAll(retired)
 
