@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -36,46 +37,70 @@ func newLogPump(fn string, sink LogSink, r *os.File) *logPump {
 }
 
 // run reads until EOF or a read error; the environment owns the goroutine.
+// Each read and the processing of what it returned happen under p.mu, so
+// flush can tell from the pipe's fill level alone what is still unread.
 func (p *logPump) run() {
 	buf := make([]byte, 32*1024)
+	rc, err := p.r.SyscallConn()
+	if err != nil {
+		p.finish()
+		return
+	}
 	for {
-		n, err := p.r.Read(buf)
-		if n > 0 {
-			now := time.Now()
+		var n int
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
 			p.mu.Lock()
-			data := buf[:n]
-			for {
-				i := bytes.IndexByte(data, '\n')
-				if i < 0 {
-					p.partial = append(p.partial, data...)
-					break
-				}
-				var line string
-				if len(p.partial) > 0 {
-					line = string(append(p.partial, data[:i]...))
-					p.partial = p.partial[:0]
-				} else {
-					line = string(data[:i])
-				}
-				p.emitLocked(now, line)
-				data = data[i+1:]
+			defer p.mu.Unlock()
+			n, rerr = syscall.Read(int(fd), buf)
+			if rerr == syscall.EAGAIN {
+				return false // wait for the poller
 			}
-			p.consumed += int64(n)
-			p.cond.Broadcast()
-			p.mu.Unlock()
-		}
-		if err != nil {
-			p.mu.Lock()
-			if len(p.partial) > 0 {
-				p.emitLocked(time.Now(), string(p.partial))
-				p.partial = nil
+			if n > 0 {
+				p.processLocked(time.Now(), buf[:n])
 			}
-			p.eof = true
-			p.cond.Broadcast()
-			p.mu.Unlock()
+			return true
+		})
+		if err != nil || rerr != nil || n <= 0 {
+			p.finish()
 			return
 		}
 	}
+}
+
+// processLocked turns read bytes into lines. p.mu must be held.
+func (p *logPump) processLocked(now time.Time, data []byte) {
+	n := len(data)
+	for {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			p.partial = append(p.partial, data...)
+			break
+		}
+		var line string
+		if len(p.partial) > 0 {
+			line = string(append(p.partial, data[:i]...))
+			p.partial = p.partial[:0]
+		} else {
+			line = string(data[:i])
+		}
+		p.emitLocked(now, line)
+		data = data[i+1:]
+	}
+	p.consumed += int64(n)
+	p.cond.Broadcast()
+}
+
+// finish emits a trailing partial line and wakes flush waiters at EOF.
+func (p *logPump) finish() {
+	p.mu.Lock()
+	if len(p.partial) > 0 {
+		p.emitLocked(time.Now(), string(p.partial))
+		p.partial = nil
+	}
+	p.eof = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
 }
 
 // emitLocked sends one line to the sink and the tail. p.mu must be held.
@@ -129,9 +154,9 @@ func (p *logPump) endTail() string {
 // waits for the reader to consume them (at most max). A trailing partial
 // line is emitted too. Costs one ioctl when the pipe is empty.
 func (p *logPump) flush(max time.Duration) {
-	n := pipeBuffered(p.r)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	n := pipeBuffered(p.r)
 	if n > 0 {
 		target := p.consumed + int64(n)
 		gaveUp := false
