@@ -24,6 +24,9 @@ const initLimit = 10 * time.Second
 // ErrThrottled, ErrStopped, an unusable spec, or ctx ending (the
 // environment is then killed).
 func (m *Manager) Invoke(ctx context.Context, fn *Spec, payload []byte, o InvokeOptions) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	k, ok := runtimeKind(fn.Runtime)
 	if !ok {
 		return nil, CheckRuntime(fn.Runtime)

@@ -520,6 +520,37 @@ func TestNodeHandlerStyles(t *testing.T) {
 	}
 }
 
+func TestNodeESModule(t *testing.T) {
+	m, _ := newTestManager(t, nil)
+	s := &Spec{Name: "esm", Runtime: "nodejs22.x", Handler: "index.handler", CodeDir: abs("testdata/node/esm")}
+	res, err := m.Invoke(t.Context(), s, []byte(`{}`), InvokeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireEqual(t, "Payload", string(res.Payload), `{"esm":true,"file":"index.mjs","fn":"esm"}`)
+}
+
+func TestInvoke_CancelledContext(t *testing.T) {
+	m, logs := newTestManager(t, nil)
+	s := langs[0].spec(t, "cancel")
+	before, _ := invokeInfo(t, m, s, InvokeOptions{})
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := m.Invoke(ctx, s, []byte(`{"action":"sleep","sleepMs":20000}`), InvokeOptions{RequestID: "cancel-me"})
+		errc <- err
+	}()
+	logs.waitLine(t, "START RequestId: cancel-me")
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error { return gone(before.PID) })
+	if _, err := m.Invoke(ctx, s, []byte(`{}`), InvokeOptions{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Invoke with a done context: %v", err)
+	}
+}
+
 func TestCheckRuntime(t *testing.T) {
 	tests := []struct {
 		rt string

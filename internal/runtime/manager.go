@@ -78,7 +78,11 @@ func NewManager(o Options) *Manager {
 
 // runtimeDir writes the embedded shims once and returns their directory.
 func (m *Manager) runtimeDir() (string, error) {
-	m.shimOnce.Do(func() { m.shimDir, m.shimErr = writeShims(m.workDir) })
+	m.shimOnce.Do(func() {
+		// Scratch dirs left by a previous process that died.
+		_ = os.RemoveAll(filepath.Join(m.workDir, "env"))
+		m.shimDir, m.shimErr = writeShims(m.workDir)
+	})
 	return m.shimDir, m.shimErr
 }
 
