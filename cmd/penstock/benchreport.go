@@ -90,9 +90,20 @@ func (r *benchReport) print(w io.Writer, asJSON bool) error {
 	}
 	p := r.Params
 	fmt.Fprintf(w, "penstock bench %s against %s\n", r.Op, r.Endpoint)
-	fmt.Fprintf(w, "  %d producers, %d records of %d bytes, batch %d, %d shards", p.Producers, p.Records, p.RecordSize, p.Batch, p.Shards)
-	if r.Op == "get" {
-		fmt.Fprintf(w, ", GetRecords limit %d", p.Limit)
+	records := fmt.Sprint(p.Records)
+	if p.Records == 0 {
+		records = "unlimited"
+	}
+	switch {
+	case r.Op == "get" && p.Stream != "":
+		fmt.Fprintf(w, "  stream %s as it is, GetRecords limit %d", p.Stream, p.Limit)
+	case r.Op == "get":
+		fmt.Fprintf(w, "  filled by %d producers with %s records of %d bytes, batch %d, %d shards, GetRecords limit %d",
+			p.Producers, records, p.RecordSize, p.Batch, p.Shards, p.Limit)
+	case p.Stream != "":
+		fmt.Fprintf(w, "  %d producers, %s records of %d bytes, batch %d, into stream %s", p.Producers, records, p.RecordSize, p.Batch, p.Stream)
+	default:
+		fmt.Fprintf(w, "  %d producers, %s records of %d bytes, batch %d, %d shards", p.Producers, records, p.RecordSize, p.Batch, p.Shards)
 	}
 	if p.Duration != "" && p.Duration != "0s" {
 		fmt.Fprintf(w, ", duration %s", p.Duration)

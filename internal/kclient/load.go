@@ -108,15 +108,15 @@ func (l PutLoad) Run(ctx context.Context) (LoadResult, error) {
 					entries[j] = types.PutRecordsRequestEntry{Data: payload, PartitionKey: aws.String(keys[(k*l.Batch+j)%len(keys)])}
 				}
 				pr, err := p.Put(gctx, entries[:n])
-				res.Latencies = append(res.Latencies, pr.Latencies...)
-				res.Requests += int64(pr.Requests)
-				res.Retried += int64(pr.Retried)
 				if err != nil {
 					if runCtx.Err() != nil && ctx.Err() == nil {
 						return nil // the duration is up; this batch is not counted
 					}
 					return err
 				}
+				res.Latencies = append(res.Latencies, pr.Latencies...)
+				res.Requests += int64(pr.Requests)
+				res.Retried += int64(pr.Retried)
 				res.Records += int64(n)
 				res.Bytes += int64(n * l.RecordSize)
 			}
