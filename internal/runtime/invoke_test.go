@@ -416,9 +416,27 @@ func TestIdleTimeoutAndShutdown(t *testing.T) {
 		in, _ := invokeInfo(t, m2, l.spec(t, "shutdown-"+l.name), InvokeOptions{})
 		pids = append(pids, in.PID)
 	}
+	busy := make(chan error, 1)
+	go func() {
+		_, err := m2.Invoke(context.Background(), langs[0].spec(t, "shutdown-go"), []byte(`{"action":"sleep","sleepMs":20000}`), InvokeOptions{})
+		busy <- err
+	}()
+	checkFor(t, 5*time.Second, time.Millisecond, func() error {
+		m2.mu.Lock()
+		defer m2.mu.Unlock()
+		for e := range m2.envs {
+			if e.busy {
+				return nil
+			}
+		}
+		return errors.New("no busy environment yet")
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	if err := <-busy; !errors.Is(err, ErrStopped) {
+		t.Errorf("invoke in flight at shutdown: %v, want ErrStopped", err)
 	}
 	for _, pid := range pids {
 		if err := gone(pid); err != nil {
