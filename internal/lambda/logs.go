@@ -2,12 +2,14 @@ package lambda
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,18 +25,38 @@ const (
 	logsSubject  = "lambda.logs." // + function name
 	logsMaxAge   = 7 * 24 * time.Hour
 	logsMaxBytes = 1 << 30
-	logTimeHdr   = "Penstock-Time"
 )
 
 // Logs is the function log store. It implements runtime.LogSink: the
 // runtime writes each line of every environment's output (and the START /
 // END / REPORT platform lines) to it.
+//
+// Lines are buffered and written by Run every logFlushEvery (or sooner when
+// logFlushLines are waiting), one message per function per flush holding a
+// JSON array of [unix nanos, line] pairs: with JetStream's sync_always every
+// message is an fsync, and a line per message would cost several fsyncs per
+// invocation.
 type Logs struct {
 	js  jetstream.JetStream
 	log *slog.Logger
+
+	mu      sync.Mutex
+	pending map[string][]logRecord // by function
+	n       int                    // lines in pending
+	dropped int                    // lines dropped since the last flush
+	kick    chan struct{}
 }
 
-// NewLogs creates (or opens) the LAMBDA_logs stream.
+type logRecord [2]any // [unix nanos, line]
+
+const (
+	logFlushEvery = 50 * time.Millisecond
+	logFlushLines = 512
+	logMaxPending = 100000 // lines buffered before new ones are dropped
+	logMaxMessage = 512 << 10
+)
+
+// NewLogs creates (or opens) the LAMBDA_logs stream. Run writes to it.
 func NewLogs(ctx context.Context, st *storage.Store, log *slog.Logger) (*Logs, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -53,18 +75,92 @@ func NewLogs(ctx context.Context, st *storage.Store, log *slog.Logger) (*Logs, e
 	if err != nil {
 		return nil, fmt.Errorf("lambda: creating log stream %s: %w", logsStream, err)
 	}
-	return &Logs{js: js, log: log}, nil
+	return &Logs{js: js, log: log, pending: map[string][]logRecord{}, kick: make(chan struct{}, 1)}, nil
 }
 
-// WriteLog implements runtime.LogSink. It does not block on storage: the
-// line is published asynchronously and dropped (with a debug log) if
-// JetStream cannot take it.
+// WriteLog implements runtime.LogSink. It never blocks on storage; when
+// more than logMaxPending lines wait (storage is down), new lines are
+// dropped and counted.
 func (l *Logs) WriteLog(function string, at time.Time, line string) {
-	m := nats.NewMsg(logsSubject + function)
-	m.Header.Set(logTimeHdr, strconv.FormatInt(at.UnixNano(), 10))
-	m.Data = []byte(line)
-	if _, err := l.js.PublishMsgAsync(m); err != nil {
-		l.log.Debug("lambda: dropping log line", "function", function, "err", err)
+	l.mu.Lock()
+	if l.n >= logMaxPending {
+		l.dropped++
+		l.mu.Unlock()
+		return
+	}
+	l.pending[function] = append(l.pending[function], logRecord{at.UnixNano(), line})
+	l.n++
+	full := l.n >= logFlushLines
+	l.mu.Unlock()
+	if full {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Run writes buffered lines until ctx ends, then writes what is left.
+func (l *Logs) Run(ctx context.Context) error {
+	t := time.NewTicker(logFlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			l.flush(fctx)
+			cancel()
+			return nil
+		case <-t.C:
+		case <-l.kick:
+		}
+		l.flush(ctx)
+	}
+}
+
+func (l *Logs) flush(ctx context.Context) {
+	l.mu.Lock()
+	batch, dropped := l.pending, l.dropped
+	if l.n == 0 && dropped == 0 {
+		l.mu.Unlock()
+		return
+	}
+	l.pending, l.n, l.dropped = map[string][]logRecord{}, 0, 0
+	l.mu.Unlock()
+	if dropped > 0 {
+		l.log.Warn("lambda: function log lines dropped (log storage too slow)", "lines", dropped)
+	}
+	var acks []jetstream.PubAckFuture
+	for fn, recs := range batch {
+		for len(recs) > 0 {
+			n, size := 0, 0
+			for n < len(recs) && (n == 0 || size < logMaxMessage) {
+				size += len(recs[n][1].(string)) + 24
+				n++
+			}
+			b, err := json.Marshal(recs[:n])
+			recs = recs[n:]
+			if err != nil {
+				continue
+			}
+			m := nats.NewMsg(logsSubject + fn)
+			m.Data = b
+			f, err := l.js.PublishMsgAsync(m)
+			if err != nil {
+				l.log.Warn("lambda: writing function logs", "function", fn, "err", err)
+				continue
+			}
+			acks = append(acks, f)
+		}
+	}
+	for _, f := range acks {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			l.log.Warn("lambda: writing function logs", "err", err)
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
@@ -78,10 +174,13 @@ type LogLine struct {
 // order. With follow it keeps waiting for new lines until ctx ends;
 // otherwise it returns after the last stored line.
 func (l *Logs) Read(ctx context.Context, function string, since time.Time, follow bool, f func(LogLine) error) error {
+	// Messages are stamped when flushed, up to a flush interval after
+	// their first line.
+	from := since.Add(-time.Second)
 	cons, err := l.js.OrderedConsumer(ctx, logsStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{logsSubject + function},
 		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
-		OptStartTime:   &since,
+		OptStartTime:   &from,
 	})
 	if err != nil {
 		return fmt.Errorf("reading logs of %s: %w", function, err)
@@ -110,17 +209,24 @@ func (l *Logs) Read(ctx context.Context, function string, since time.Time, follo
 			}
 			return fmt.Errorf("reading logs of %s: %w", function, err)
 		}
-		meta, _ := m.Metadata()
-		ll := LogLine{Line: string(m.Data())}
-		if ns, err := strconv.ParseInt(m.Headers().Get(logTimeHdr), 10, 64); err == nil {
-			ll.Time = time.Unix(0, ns)
-		} else if meta != nil {
-			ll.Time = meta.Timestamp
+		var recs [][2]json.RawMessage
+		if err := json.Unmarshal(m.Data(), &recs); err == nil {
+			for _, r := range recs {
+				var ns int64
+				var line string
+				if json.Unmarshal(r[0], &ns) != nil || json.Unmarshal(r[1], &line) != nil {
+					continue
+				}
+				at := time.Unix(0, ns)
+				if at.Before(since) {
+					continue
+				}
+				if err := f(LogLine{Time: at, Line: line}); err != nil {
+					return err
+				}
+			}
 		}
-		if err := f(ll); err != nil {
-			return err
-		}
-		if !follow && meta != nil && meta.NumPending == 0 {
+		if meta, _ := m.Metadata(); !follow && meta != nil && meta.NumPending == 0 {
 			return nil
 		}
 	}

@@ -30,6 +30,7 @@ type Options struct {
 	Logger   *slog.Logger
 	// Logs, when set, is the log stream the /_penstock/logs endpoint reads
 	// (the same one given to the runtime as its LogSink). nil opens it.
+	// The service's Run runs its writer.
 	Logs *Logs
 	// AsyncQueue bounds queued Event invocations (0 = 1000); AsyncWorkers is
 	// how many run at once (0 = 16).
@@ -109,6 +110,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.runActivator(ctx) })
+	g.Go(func() error { return s.logs.Run(ctx) })
 	for range s.workers {
 		g.Go(func() error { s.runAsync(ctx); return nil })
 	}
