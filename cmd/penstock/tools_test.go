@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,13 +16,19 @@ import (
 
 	"github.com/penstock/penstock/internal/kclient"
 	"github.com/penstock/penstock/internal/penstocktest"
+	"github.com/penstock/penstock/internal/server"
 )
 
 // startKinesis runs penstock in process and returns its URL and a client;
 // it skips the test while the Kinesis API is not mounted on the server.
 func startKinesis(t *testing.T) (string, *kinesis.Client) {
 	t.Helper()
-	srv := penstocktest.Start(t, nil)
+	return startKinesisWith(t, nil)
+}
+
+func startKinesisWith(t *testing.T, mutate func(*server.Config)) (string, *kinesis.Client) {
+	t.Helper()
+	srv := penstocktest.Start(t, mutate)
 	c := kinesis.NewFromConfig(penstocktest.AWSConfig(srv))
 	_, err := c.ListStreams(t.Context(), &kinesis.ListStreamsInput{})
 	var api smithy.APIError
@@ -185,5 +192,24 @@ func TestBenchPutAndGet(t *testing.T) {
 	out, _ = runTool(t, url, "", "bench", "get", "--records", "3000", "--record-size", "100", "--shards", "3", "--limit", "500")
 	if !strings.Contains(out, "GetRecords p50 ms") || !strings.Contains(out, " 3000 ") {
 		t.Errorf("bench get:\n%s", out)
+	}
+}
+
+// With per-shard write limits on, records beyond 1000/s on one shard fail
+// inside PutRecords replies; put retries them until every one is stored.
+func TestPutRetriesThrottledRecords(t *testing.T) {
+	url, c := startKinesisWith(t, func(cfg *server.Config) { cfg.Throttle = true })
+	createStream(t, c, "throttled", 1)
+
+	lines := numberedLines("t", 0, 1600)
+	_, stderr := runTool(t, url, strings.Join(lines, "\n"), "put", "--stream", "throttled", "--partition-key", "p")
+	if !strings.Contains(stderr, "1600 records") || strings.Contains(stderr, " 0 records retried") {
+		t.Errorf("put summary = %q, want 1600 records and some retried", stderr)
+	}
+	raw, _ := runTool(t, url, "", "tail", "--stream", "throttled", "--format", "raw")
+	got := strings.Split(strings.TrimSuffix(raw, "\n"), "\n")
+	slices.Sort(got)
+	if !slices.Equal(got, lines) {
+		t.Errorf("tail after throttled put: %d records, want the %d lines put", len(got), len(lines))
 	}
 }
