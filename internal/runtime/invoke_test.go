@@ -625,3 +625,45 @@ func TestVersionsHaveTheirOwnPools(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestEvictKillsTheProcessGroup(t *testing.T) {
+	m, _ := newTestManager(t, nil)
+	s := langs[0].spec(t, "group")
+	res, err := m.Invoke(t.Context(), s, []byte(`{"action":"spawn"}`), InvokeOptions{})
+	if err != nil || res.FunctionError != "" {
+		t.Fatalf("spawn: %v %s", err, res.Payload)
+	}
+	var got struct{ PID, Child int }
+	if err := json.Unmarshal(res.Payload, &got); err != nil || got.Child == 0 {
+		t.Fatalf("payload %s: %v", res.Payload, err)
+	}
+	if err := gone(got.Child); err == nil {
+		t.Fatal("child not running before Evict")
+	}
+	m.Evict(s.Name)
+	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error { return gone(got.Child) })
+	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error { return gone(got.PID) })
+}
+
+func TestLogTailIsTheLast4KB(t *testing.T) {
+	m, _ := newTestManager(t, nil)
+	s := langs[0].spec(t, "tail")
+	msg := strings.Repeat("a", 3000) + "MIDDLE" + strings.Repeat("b", 3000)
+	res, err := m.Invoke(t.Context(), s, []byte(`{"action":"log","message":"`+msg+`"}`), InvokeOptions{RequestID: "tail-id", TailLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireEqual(t, "len(LogTail)", len(res.LogTail), 4096)
+	// 2 lines of 6006+ bytes, then END and REPORT: START is cut off.
+	if strings.Contains(res.LogTail, "START RequestId") || !strings.Contains(res.LogTail, strings.Repeat("b", 3000)+"\nEND RequestId: tail-id\n") {
+		t.Errorf("tail does not look like the last 4 KB: %q...", res.LogTail[:100])
+	}
+	if !strings.HasSuffix(res.LogTail, "\n") || !strings.Contains(res.LogTail, "REPORT RequestId: tail-id\t") {
+		t.Errorf("tail does not end with the REPORT line: ...%s", res.LogTail[len(res.LogTail)-200:])
+	}
+	res, err = m.Invoke(t.Context(), s, []byte(`{"action":"ping"}`), InvokeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireEqual(t, "LogTail without TailLog", res.LogTail, "")
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -43,6 +44,12 @@ func (h *handler) handle(ctx context.Context, r request) (any, error) {
 		log.Print("stderr " + r.Message)
 	case "ping":
 		return "pong", nil
+	case "spawn":
+		c := exec.Command("sleep", "600")
+		if err := c.Start(); err != nil {
+			return nil, err
+		}
+		return map[string]int{"pid": os.Getpid(), "child": c.Process.Pid}, nil
 	}
 	lc, _ := lambdacontext.FromContext(ctx)
 	deadline, _ := ctx.Deadline()
