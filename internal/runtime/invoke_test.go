@@ -448,9 +448,17 @@ func TestIdleTimeoutAndShutdown(t *testing.T) {
 	}
 }
 
-// gone reports an error while pid is alive (zombies are reaped by Wait).
+// gone reports an error while pid is alive. A zombie counts as gone: a
+// killed grandchild waits for PID 1 to reap it.
 func gone(pid int) error {
 	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return nil
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	if i := strings.LastIndexByte(string(stat), ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
 		return nil
 	}
 	return fmt.Errorf("process %d still running", pid)
