@@ -29,8 +29,11 @@ func (es eventSource) encodeRecord(seqNum, pk string, data []byte, arrival time.
 	b = append(b, `","approximateArrivalTimestamp":`...)
 	b = strconv.AppendFloat(b, float64(arrival.UnixMilli())/1000, 'f', 3, 64)
 	b = append(b, `},"eventSource":"aws:kinesis","eventVersion":"1.0","eventID":`...)
-	b = appendJSONString(b, es.ShardID+":"+seqNum)
-	b = append(b, `,"eventName":"aws:kinesis:record","invokeIdentityArn":`...)
+	b = appendJSONString(b, es.ShardID)
+	b = b[:len(b)-1]
+	b = append(b, ':')
+	b = append(b, seqNum...)
+	b = append(b, `","eventName":"aws:kinesis:record","invokeIdentityArn":`...)
 	b = appendJSONString(b, es.Role)
 	b = append(b, `,"awsRegion":`...)
 	b = appendJSONString(b, es.Region)
@@ -39,9 +42,17 @@ func (es eventSource) encodeRecord(seqNum, pk string, data []byte, arrival time.
 	return append(b, '}')
 }
 
+// appendJSONString appends s as a JSON string, escaping as encoding/json does.
 func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= 0x80 {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 const (

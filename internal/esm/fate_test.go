@@ -1,6 +1,7 @@
 package esm
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -200,5 +201,14 @@ func TestClassifyResponse(t *testing.T) {
 	}
 	if got := classifyResponse(false, []byte(`{"batchItemFailures":[{"itemIdentifier":"2"}]}`), recs); got.Kind != outOK {
 		t.Errorf("without ReportBatchItemFailures: %+v, want success", got)
+	}
+}
+
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "plain-key_1", `quo"te`, `back\slash`, "tab\t", "<html>&", "ünï", "\u2028", "\x7f"} {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
 	}
 }
