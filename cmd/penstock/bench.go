@@ -14,15 +14,23 @@ import (
 
 const streamTimeout = 2 * time.Minute // create/delete waits
 
-// runBench is `penstock bench put|get`: load generators for any Kinesis
-// endpoint.
+// runBench is `penstock bench put|get|e2e`: put and get are load generators
+// for any Kinesis endpoint; e2e (bench_e2e.go) measures penstock's event
+// source mappings in process.
 func runBench(ctx context.Context, args []string, e env) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(e.stderr, "usage: penstock bench put|get [flags]\n\n  put  concurrent PutRecords producers into a fresh stream\n  get  read a filled stream back with GetRecords, every shard at once\n\nrun 'penstock bench put -h' for the flags")
+		fmt.Fprintln(e.stderr, "usage: penstock bench put|get|e2e [flags]\n\n"+
+			"  put  concurrent PutRecords producers into a fresh stream (any Kinesis endpoint)\n"+
+			"  get  read a filled stream back with GetRecords, every shard at once (any Kinesis endpoint)\n"+
+			"  e2e  records through an event source mapping to a no-op function (in-process penstock)\n\n"+
+			"run 'penstock bench put -h' for the flags")
 		if len(args) == 0 {
 			return errUsage
 		}
 		return nil
+	}
+	if args[0] == "e2e" {
+		return runBenchE2E(ctx, args[1:], e)
 	}
 	var b benchFlags
 	fs := flag.NewFlagSet("penstock bench "+args[0], flag.ContinueOnError)
@@ -30,7 +38,7 @@ func runBench(ctx context.Context, args []string, e env) error {
 	switch args[0] {
 	case "put", "get":
 	default:
-		return fmt.Errorf("bench: unknown load %q (want put or get)", args[0])
+		return fmt.Errorf("bench: unknown load %q (want put, get or e2e)", args[0])
 	}
 	if err := parseFlags(fs, args[1:], e); err != nil {
 		return err
