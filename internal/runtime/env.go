@@ -89,7 +89,7 @@ func newID() string {
 
 // start launches the process and its Runtime API endpoint. On error
 // nothing is left running.
-func (e *env) start(runtimeDir string) (err error) {
+func (e *env) start(runtimeDir, interpreter string) (err error) {
 	e.life.Lock()
 	defer e.life.Unlock()
 	if e.stopped {
@@ -116,7 +116,7 @@ func (e *env) start(runtimeDir string) (err error) {
 	if err := os.MkdirAll(e.tmpDir, 0o755); err != nil {
 		return fmt.Errorf("creating scratch dir: %w", err)
 	}
-	prog, args, err := command(e.kind, e.spec.CodeDir, runtimeDir)
+	prog, args, err := command(e.kind, e.spec.CodeDir, runtimeDir, interpreter)
 	if err != nil {
 		os.RemoveAll(e.tmpDir)
 		return err

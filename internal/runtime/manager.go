@@ -29,6 +29,9 @@ type Manager struct {
 	shimDir  string
 	shimErr  error
 
+	interpMu sync.Mutex
+	interp   map[kind]string // resolved node / python3 binaries
+
 	mu      sync.Mutex
 	pools   map[poolKey]*pool
 	perFn   map[string]int    // live environments per function name
@@ -84,6 +87,29 @@ func (m *Manager) runtimeDir() (string, error) {
 		m.shimDir, m.shimErr = writeShims(m.workDir)
 	})
 	return m.shimDir, m.shimErr
+}
+
+// interpreter returns the resolved binary for a managed runtime, looked up
+// once per Manager.
+func (m *Manager) interpreter(k kind) (string, error) {
+	if k == kindProvided {
+		return "", nil
+	}
+	m.interpMu.Lock()
+	defer m.interpMu.Unlock()
+	if p, ok := m.interp[k]; ok {
+		return p, nil
+	}
+	p, err := resolveInterpreter(context.Background(), k)
+	if err != nil {
+		return "", err
+	}
+	if m.interp == nil {
+		m.interp = map[kind]string{}
+	}
+	m.interp[k] = p
+	m.log.Debug("resolved interpreter", "name", k.interpreter(), "path", p)
+	return p, nil
 }
 
 // Run stops idle environments after IdleTimeout and, when ctx ends, stops
@@ -222,6 +248,10 @@ func (m *Manager) acquire(fn *Spec, k kind) (e *env, cold bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
+	interp, err := m.interpreter(k)
+	if err != nil {
+		return nil, false, err
+	}
 	m.mu.Lock()
 	if m.stopped {
 		m.mu.Unlock()
@@ -278,7 +308,7 @@ func (m *Manager) acquire(fn *Spec, k kind) (e *env, cold bool, err error) {
 	m.mu.Unlock()
 	m.stopAll(retired)
 
-	if err := e.start(rdir); err != nil {
+	if err := e.start(rdir, interp); err != nil {
 		m.mu.Lock()
 		m.removeLocked(e)
 		m.mu.Unlock()

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"embed"
 	"fmt"
 	"os"
@@ -83,22 +84,48 @@ func writeShims(dir string) (string, error) {
 	return rdir, nil
 }
 
-// command returns the program and arguments that start an environment.
-func command(k kind, codeDir, runtimeDir string) (string, []string, error) {
+// command returns the program and arguments that start an environment;
+// interpreter is the resolved node or python3 binary.
+func command(k kind, codeDir, runtimeDir, interpreter string) (string, []string, error) {
 	switch k {
 	case kindProvided:
 		return filepath.Join(codeDir, "bootstrap"), nil, nil
-	case kindNode, kindPython:
-		in, err := exec.LookPath(k.interpreter())
-		if err != nil {
-			return "", nil, fmt.Errorf("finding %s: %w", k.interpreter(), err)
-		}
-		if k == kindNode {
-			return in, []string{filepath.Join(runtimeDir, "node", "bootstrap.js")}, nil
-		}
-		return in, []string{"-u", filepath.Join(runtimeDir, "python", "bootstrap.py")}, nil
+	case kindNode:
+		return interpreter, []string{filepath.Join(runtimeDir, "node", "bootstrap.js")}, nil
+	case kindPython:
+		return interpreter, []string{"-u", filepath.Join(runtimeDir, "python", "bootstrap.py")}, nil
 	}
 	return "", nil, fmt.Errorf("no command for runtime kind %d", k)
+}
+
+// resolveInterpreter finds the real binary behind `node` / `python3` on
+// PATH. Version-manager shims (pyenv, nvm, asdf) are scripts that cost
+// tens of milliseconds per start and read the caller's environment, which
+// functions do not get; asking the interpreter for its own path skips them.
+func resolveInterpreter(ctx context.Context, k kind) (string, error) {
+	name := k.interpreter()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("finding %s: %w", name, err)
+	}
+	var args []string
+	switch k {
+	case kindNode:
+		args = []string{"-p", "process.execPath"}
+	case kindPython:
+		args = []string{"-c", "import sys; print(sys.executable)"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, p, args...).Output()
+	if err != nil {
+		return p, nil // use the PATH entry as it is
+	}
+	real := strings.TrimSpace(string(out))
+	if fi, err := os.Stat(real); err != nil || fi.IsDir() {
+		return p, nil
+	}
+	return real, nil
 }
 
 // awsPath is the PATH AWS gives functions.
