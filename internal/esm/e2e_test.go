@@ -85,6 +85,10 @@ func clientsAt(url string) clients {
 
 // setup creates a stream, the test function writing to out, and returns the stream ARN.
 func (c clients) setup(t *testing.T, ctx context.Context, stream string, shards int, out string) string {
+	return c.setupTB(t, ctx, stream, shards, out)
+}
+
+func (c clients) setupTB(t testing.TB, ctx context.Context, stream string, shards int, out string) string {
 	t.Helper()
 	if _, err := c.k.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(int32(shards))}); err != nil {
 		t.Fatal(err)
