@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/penstock/penstock/internal/esm"
 )
 
 // provisionServices builds every API service and mounts it on the front.
@@ -13,12 +16,35 @@ func (s *Server) provisionServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_ = kinesisSvc // the mapping engine's stream API (esm.Options.Kinesis)
 	if err := s.provisionLambda(ctx); err != nil {
 		return err
 	}
 	if err := s.provisionDestinations(ctx); err != nil {
 		return err
 	}
+	// Event source mappings: the engine polls kinesisSvc's shards and
+	// invokes through s.lambda; on-failure records go through s.destinations.
+	{
+		var dests esm.Destinations
+		if s.destinations != nil {
+			dests = s.destinations
+		}
+		engine, err := esm.New(ctx, esm.Options{
+			Store: s.store, Streams: esm.KinesisStreams(kinesisSvc), Functions: esm.LambdaFunctions(s.lambda),
+			Destinations: dests, Region: s.cfg.Region, AccountID: s.cfg.AccountID,
+			Logger: s.log.With("component", "esm"),
+		})
+		if err != nil {
+			return fmt.Errorf("provisioning event source mappings: %w", err)
+		}
+		s.front.mappings = engine
+		s.runners = append(s.runners, engine)
+	}
 	return nil
+}
+
+// Mappings returns the event source mapping engine.
+func (s *Server) Mappings() *esm.Engine {
+	e, _ := s.front.mappings.(*esm.Engine)
+	return e
 }
