@@ -1,0 +1,87 @@
+// Package esm is penstock's event source mapping engine: the Lambda API's
+// /2015-03-31/event-source-mappings operations and the pollers that read
+// Kinesis shards and invoke functions with batches, with AWS Lambda's
+// Kinesis semantics (../../shared/spec/esm.md).
+//
+// # Pieces
+//
+//   - api.go, config.go: Create/Get/Update/Delete/List with AWS's defaults,
+//     ranges, error types and messages. Mappings live in the KV bucket
+//     ESM_mappings (key = UUID), every update a compare-and-set.
+//   - engine.go: Run watches ESM_mappings and keeps one mappingRun per
+//     enabled mapping; it also moves transitional states (Creating,
+//     Updating, Enabling, Disabling) to Enabled/Disabled once applied and
+//     deletes a Deleting mapping with its checkpoints. Updates reach running
+//     pollers through the watch, in milliseconds.
+//   - mapping_run.go: a poller per shard; a child shard starts only after
+//     every parent still in the shard map finished (read to its end and
+//     checkpointed); new shards come from Streams.WatchShards.
+//   - poller.go, lane.go: the picture in DESIGN.md. A poller reads ahead
+//     (bounded: 2·BatchSize·PF records, at least 1000), hashes each
+//     partition key (FNV-1a mod ParallelizationFactor) to a lane, and
+//     writes the checkpoint (ESM_checkpoints, key <uuid>.<shardId>): the
+//     lowest position not done over all lanes. An idle poller sleeps on
+//     storage's append signal (plus a 1 s safety timer against a lost
+//     signal). Each lane has one batch in flight.
+//   - fate.go: the pure batch state machine (attempts, backoff, bisect
+//     halves, age cut, partial failure), items.go: the
+//     ReportBatchItemFailures response rules. Both are tested without I/O.
+//   - event.go: the Kinesis event, each record encoded once when read; the
+//     on-failure invocation record.
+//   - metrics.go: per-mapping counters (Engine.Metrics) and the invoke
+//     observer benchmarks use.
+//   - kinesis.go, lambda.go: adapters from the Kinesis and Lambda services
+//     to the Streams and Functions interfaces.
+//
+// # Guarantees
+//
+// At least once: a record is checkpointed only after the function
+// succeeded with it or it was handed to the on-failure destination (or
+// dropped when there is none). Checkpoints are written asynchronously after
+// progress (coalesced) and once more when a poller stops, so a kill -9
+// repeats at most the records done since the last write. Per partition key
+// order holds with any ParallelizationFactor and across reshards.
+//
+// # Choices AWS does not document (UNCONFIRMED)
+//
+//   - Retry backoff: 1 s doubling to 10 s (Options.RetryBackoff); throttles
+//     and invocation errors use the same schedule without spending attempts.
+//   - Bisect: on a function error, a batch of more than one record is split
+//     at once (no retry of the whole first), older half first; each half
+//     starts a fresh retry budget, so a lone poison record gets
+//     1 + MaximumRetryAttempts invokes. approximateInvokeCount counts the
+//     invokes of the records' last (sub)batch.
+//   - Partial failure whose lowest failed record is the first of the batch:
+//     counted as a retry of the same batch (no progress); later ones move
+//     the checkpoint and the rest is retried as a new batch with its own
+//     budget (this matches the recorded AWS run). Invalid responses and
+//     partial failures do not trigger bisect.
+//   - A response body that is not JSON, or batchItemFailures that is not a
+//     list, with ReportBatchItemFailures on: complete failure.
+//   - The batching window starts when the lane is free (after the previous
+//     invoke), per spec/esm.md §3; the first window starts when the poller
+//     starts.
+//   - Lanes are independent: a failing lane blocks only its own keys; the
+//     checkpoint cannot pass its records.
+//   - LATEST and AT_TIMESTAMP are resolved once, when a shard's poller
+//     first starts, and written as the checkpoint; children of shards this
+//     mapping read start at their first record.
+//   - A single record whose event is over 6 MB is still sent alone (Lambda
+//     rejects it; it is then retried like any failing batch).
+//   - Stream deleted under a running mapping: the mapping stays, pollers
+//     retry, LastProcessingResult becomes "PROBLEM: Stream not found".
+//   - UpdateEventSourceMapping is accepted in every state but Deleting
+//     (AWS may answer ResourceInUseException while Creating/Updating; our
+//     transitions take milliseconds).
+//   - LastProcessingResult: "No records processed", "OK", "PROBLEM: Function
+//     call failed", "PROBLEM: <invocation error>"; kept in memory.
+//
+// # Not built
+//
+// TumblingWindowInSeconds > 0 and non-empty FilterCriteria are refused
+// with InvalidParameterValueException saying so; enhanced fan-out consumer
+// ARNs and KMSKeyArn are not supported; tags given at create are stored
+// but ListTags on a mapping ARN is served by the Lambda service, which
+// does not know them; leases for cluster mode are not taken (every node
+// runs every mapping: run one node per mapping set).
+package esm
