@@ -28,6 +28,7 @@ type invocation struct {
 	deadline      time.Time // set when delivered
 
 	delivered   atomic.Bool
+	claimed     atomic.Bool   // the runtime started answering
 	deliveredAt time.Time     // valid once deliveredCh is closed
 	deliveredCh chan struct{} // closed by GET /next
 	done        chan outcome  // buffer 1; the runtime's answer
@@ -99,6 +100,7 @@ func (e *env) claim(w http.ResponseWriter, id, to string) *invocation {
 		inv := e.cur
 		e.cur = nil
 		e.lastID = id
+		inv.claimed.Store(true) // an outcome will be sent on inv.done
 		return inv
 	}
 	if id != "" && id == e.lastID {
@@ -165,16 +167,26 @@ func (e *env) handleResponse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// aws-lambda-go reports a failed response stream in trailers.
+	out := outcome{payload: body, at: time.Now()}
 	if t := r.Trailer.Get("Lambda-Runtime-Function-Error-Type"); t != "" {
 		p, _ := base64.StdEncoding.DecodeString(r.Trailer.Get("Lambda-Runtime-Function-Error-Body"))
 		if len(p) == 0 {
 			p = errorJSON(t, "the function's response stream failed")
 		}
-		inv.done <- outcome{payload: p, errType: t, at: time.Now()}
-	} else {
-		inv.done <- outcome{payload: body, at: time.Now()}
+		out.payload, out.errType = p, t
 	}
+	acceptAndHandOver(w, inv, out)
+}
+
+// acceptAndHandOver sends the 202 first, so the runtime can already come
+// back for the next event while the invoker finishes this one, then hands
+// the answer to the invoker.
+func acceptAndHandOver(w http.ResponseWriter, inv *invocation, out outcome) {
 	accepted(w)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	inv.done <- out
 }
 
 func (e *env) handleError(w http.ResponseWriter, r *http.Request) {
@@ -186,8 +198,7 @@ func (e *env) handleError(w http.ResponseWriter, r *http.Request) {
 	if tooLarge || err != nil {
 		body = errorJSON("Runtime.Unknown", "the runtime's error body could not be read")
 	}
-	inv.done <- outcome{payload: body, errType: errorType(r.Header, body), at: time.Now()}
-	accepted(w)
+	acceptAndHandOver(w, inv, outcome{payload: body, errType: errorType(r.Header, body), at: time.Now()})
 }
 
 // handleInitError records an init failure; only allowed before the first

@@ -134,10 +134,14 @@ func (m *Manager) answered(e *env, inv *invocation, cold bool, o InvokeOptions, 
 // error, or the process exited. A warm environment that died before it
 // took the event is retried elsewhere.
 func (m *Manager) died(e *env, inv *invocation, cold bool, o InvokeOptions) (*Result, bool, error) {
-	select {
-	case out := <-inv.done: // answered, then exited (e.g. after a panic)
-		return m.answered(e, inv, cold, o, out), false, nil
-	default:
+	if inv.claimed.Load() {
+		// Answered, then exited (e.g. aws-lambda-go after a panic): the
+		// answer may still be on its way from the API handler.
+		select {
+		case out := <-inv.done:
+			return m.answered(e, inv, cold, o, out), false, nil
+		case <-time.After(time.Second):
+		}
 	}
 	if m.isStopped() {
 		e.logs.endTail()
