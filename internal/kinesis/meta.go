@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,7 +132,12 @@ type cached struct {
 	rev  uint64
 }
 
-var errConflict = errors.New("kinesis: concurrent metadata update")
+// keyOf maps a stream name to its KV key. Names may hold dots anywhere
+// ("." and "a..b" are valid), which KV keys may not begin or end with or
+// repeat, so dots become '=' (never in a stream name).
+func keyOf(name string) string { return strings.ReplaceAll(name, ".", "=") }
+
+func nameOf(key string) string { return strings.ReplaceAll(key, "=", ".") }
 
 func newRegistry(ctx context.Context, kv jetstream.KeyValue) (*registry, error) {
 	r := &registry{kv: kv, cache: map[string]cached{}, locks: map[string]*sync.RWMutex{}, subs: map[string]map[chan struct{}]struct{}{}}
@@ -141,7 +147,7 @@ func newRegistry(ctx context.Context, kv jetstream.KeyValue) (*registry, error) 
 	}
 	var names []string
 	for k := range keys.Keys() {
-		names = append(names, k)
+		names = append(names, nameOf(k))
 	}
 	for _, name := range names {
 		if _, _, err := r.load(ctx, name); err != nil {
@@ -178,7 +184,7 @@ func (r *registry) get(ctx context.Context, name string) (*streamMeta, uint64, e
 
 // load reads the stream from KV into the cache.
 func (r *registry) load(ctx context.Context, name string) (*streamMeta, uint64, error) {
-	e, err := r.kv.Get(ctx, name)
+	e, err := r.kv.Get(ctx, keyOf(name))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		r.forget(name, 0)
 		return nil, 0, nil
@@ -229,7 +235,7 @@ func (r *registry) create(ctx context.Context, m *streamMeta) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	rev, err := r.kv.Create(ctx, m.Name, b)
+	rev, err := r.kv.Create(ctx, keyOf(m.Name), b)
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return false, nil
 	}
@@ -268,7 +274,7 @@ func (r *registry) update(ctx context.Context, name string, fn func(m *streamMet
 		if err != nil {
 			return nil, err
 		}
-		newRev, err := r.kv.Update(ctx, name, b, rev)
+		newRev, err := r.kv.Update(ctx, keyOf(name), b, rev)
 		if err != nil {
 			if attempt < 20 && isWrongRevision(err) {
 				continue
@@ -290,7 +296,7 @@ func isWrongRevision(err error) bool {
 
 // remove deletes the stream's entry.
 func (r *registry) remove(ctx context.Context, name string) error {
-	if err := r.kv.Delete(ctx, name); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+	if err := r.kv.Delete(ctx, keyOf(name)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("deleting stream %s: %w", name, err)
 	}
 	r.forget(name, 0)
@@ -365,7 +371,7 @@ func (r *registry) watch(ctx context.Context) error {
 			}
 			switch e.Operation() {
 			case jetstream.KeyValueDelete, jetstream.KeyValuePurge:
-				r.forget(e.Key(), e.Revision())
+				r.forget(nameOf(e.Key()), e.Revision())
 			default:
 				if m, err := decodeMeta(e.Value()); err == nil {
 					r.remember(m, e.Revision())

@@ -21,7 +21,7 @@ const (
 )
 
 // route picks the open shard whose hash range holds the record's hash key.
-func route(m *streamMeta, partitionKey string, explicit *string, account string) (*shardMeta, error) {
+func route(m *streamMeta, partitionKey string, explicit *string) (*shardMeta, error) {
 	var h *big.Int
 	if explicit != nil {
 		var ok bool
@@ -79,7 +79,7 @@ func (s *Service) putRecord(ctx context.Context, r *reader) (any, error) {
 			return nil, errInvalidArgument("ExclusiveMinimumSequenceNumber %s used in PutRecord on stream %s under account %s is invalid.", *sfo, m.Name, s.o.AccountID)
 		}
 	}
-	sh, err := route(m, *pk, ehk, s.o.AccountID)
+	sh, err := route(m, *pk, ehk)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (s *Service) putRecords(ctx context.Context, r *reader) (any, error) {
 	var order []*shardMeta
 	now := s.now()
 	for i, e := range entries {
-		sh, err := route(m, e.pk, e.ehk, s.o.AccountID)
+		sh, err := route(m, e.pk, e.ehk)
 		if err != nil {
 			return nil, err
 		}

@@ -69,14 +69,11 @@ func (s *Service) createStream(ctx context.Context, r *reader) (any, error) {
 	if !ok {
 		return nil, errStreamExists(*name, s.o.AccountID)
 	}
-	for _, sh := range m.Shards {
-		if err := s.store.CreateLog(ctx, sh.Log, m.retention()); err != nil {
-			_ = s.destroy(context.WithoutCancel(ctx), m)
-			return nil, err
-		}
-	}
+	// The shards' logs are created when CREATING ends: here at once, or by
+	// Run after the dwell.
 	if !delayed {
 		if err := s.finishTransition(ctx, m.Name); err != nil {
+			_ = s.destroy(context.WithoutCancel(ctx), m)
 			return nil, err
 		}
 	}

@@ -174,6 +174,15 @@ func (s *Service) finishTransition(ctx context.Context, name string) error {
 	if m.Status == statusDeleting {
 		return s.destroy(ctx, m)
 	}
+	if m.Status == statusCreating {
+		// Idempotent: after a crash between CreateStream's metadata and its
+		// logs, the logs are created here.
+		for _, sh := range m.Shards {
+			if err := s.store.CreateLog(ctx, sh.Log, m.retention()); err != nil {
+				return err
+			}
+		}
+	}
 	_, err = s.reg.update(ctx, name, func(m *streamMeta) error {
 		if m.Status == statusCreating || m.Status == statusUpdating {
 			m.Status = statusActive
@@ -197,6 +206,9 @@ func (s *Service) destroy(ctx context.Context, m *streamMeta) error {
 
 // dropShard removes a closed shard whose retention has passed.
 func (s *Service) dropShard(ctx context.Context, name string, index int) error {
+	gate := s.reg.lock(name)
+	gate.Lock()
+	defer gate.Unlock()
 	var logToDelete string
 	_, err := s.reg.update(ctx, name, func(m *streamMeta) error {
 		for i, sh := range m.Shards {

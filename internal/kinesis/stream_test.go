@@ -264,3 +264,21 @@ func waitGone(t *testing.T, c *kinesis.Client, name string) {
 		return nil
 	})
 }
+
+// Stream names may be any of [a-zA-Z0-9_.-]+, dots anywhere (found by
+// FuzzJSONRequest: "." once broke the metadata key).
+func TestStreamNames(t *testing.T) {
+	c, _ := start(t, nil)
+	for _, name := range []string{".", "a..b", "-_.", "x.y.", "A-Z_0.9"} {
+		createStream(t, c, name, 1)
+		put(t, c, name, "k", name)
+		recs, _ := readAll(t, c, iter(t, c, name, "shardId-000000000000", types.ShardIteratorTypeTrimHorizon, nil))
+		if len(recs) != 1 || string(recs[0].Data) != name {
+			t.Fatalf("%q: %d records", name, len(recs))
+		}
+	}
+	out, err := c.ListStreams(t.Context(), &kinesis.ListStreamsInput{})
+	if err != nil || len(out.StreamNames) != 5 || out.StreamNames[0] != "-_." {
+		t.Fatalf("ListStreams: %v %v", out.StreamNames, err)
+	}
+}
