@@ -252,6 +252,7 @@ const acceptedBody = `{"status":"OK"}` + "\n"
 
 func accepted(w http.ResponseWriter) {
 	w.Header()["Content-Type"] = []string{"application/json"}
+	w.Header()["Content-Length"] = []string{strconv.Itoa(len(acceptedBody))} // not chunked after Flush
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = io.WriteString(w, acceptedBody)
 }
