@@ -675,3 +675,20 @@ func TestLogTailIsTheLast4KB(t *testing.T) {
 	}
 	requireEqual(t, "LogTail without TailLog", res.LogTail, "")
 }
+
+func TestInvoke_LargeEvent(t *testing.T) {
+	m, _ := newTestManager(t, nil)
+	msg := strings.Repeat("k", 6_000_000)
+	for _, l := range langs {
+		t.Run(l.name, func(t *testing.T) {
+			s := l.spec(t, "large-"+l.name)
+			for range 2 { // cold, then warm
+				res, err := m.Invoke(t.Context(), s, []byte(`{"action":"len","message":"`+msg+`"}`), InvokeOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				requireEqual(t, "Payload", string(res.Payload), "6000000")
+			}
+		})
+	}
+}

@@ -4,7 +4,7 @@
 // and serves invocations one at a time, like AWS's Node.js runtime client.
 'use strict';
 
-const http = require('http');
+const net = require('net');
 const fs = require('fs');
 const path = require('path');
 const util = require('util');
@@ -15,7 +15,6 @@ const [apiHost, apiPort] = (() => {
   const i = a.lastIndexOf(':');
   return [a.slice(0, i), Number(a.slice(i + 1))];
 })();
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const BASE = '/2018-06-01/runtime';
 
 let currentRequestId; // for log lines and uncaught errors
@@ -35,24 +34,126 @@ function patchConsole() {
 }
 
 // --- Runtime API client -------------------------------------------------
-function request(method, urlPath, body, headers) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: apiHost, port: apiPort, method, path: BASE + urlPath, agent, headers }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
+// A minimal keep-alive HTTP/1.1 client on one socket: Node's http.Agent
+// machinery costs several hundred microseconds per request. The socket is
+// unref'd between requests so that an empty event loop can be detected
+// while a handler runs (callbackWaitsForEmptyEventLoop).
+class Client {
+  constructor(host, port) {
+    this.host = host;
+    this.port = port;
+    this.sock = null;
+    this.chunks = [];
+    this.size = 0;
+    this.pending = null;
+  }
+
+  ensure() {
+    if (this.sock) return;
+    const s = net.createConnection({ host: this.host, port: this.port });
+    s.setNoDelay(true);
+    s.on('data', (d) => { this.chunks.push(d); this.size += d.length; this.parse(); });
+    s.on('error', (e) => this.fail(e));
+    s.on('close', () => this.fail(new Error('runtime API connection closed')));
+    this.sock = s;
+    this.chunks = [];
+    this.size = 0;
+  }
+
+  fail(err) {
+    this.sock = null;
+    const p = this.pending;
+    this.pending = null;
+    if (p) p.reject(err);
+  }
+
+  buffered() {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.size)];
+    return this.chunks[0] || Buffer.alloc(0);
+  }
+
+  consume(n) {
+    const b = this.buffered();
+    const out = b.subarray(0, n);
+    const rest = b.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.size = rest.length;
+    return out;
+  }
+
+  parse() {
+    const p = this.pending;
+    if (!p) return;
+    if (p.status === undefined) {
+      const b = this.buffered();
+      const i = b.indexOf('\r\n\r\n');
+      if (i < 0) return;
+      const head = b.toString('latin1', 0, i).split('\r\n');
+      this.consume(i + 4);
+      p.status = Number(head[0].split(' ')[1]);
+      p.headers = {};
+      for (let k = 1; k < head.length; k++) {
+        const c = head[k].indexOf(':');
+        p.headers[head[k].slice(0, c).trim().toLowerCase()] = head[k].slice(c + 1).trim();
+      }
+      const cl = p.headers['content-length'];
+      p.chunked = cl === undefined && /chunked/i.test(p.headers['transfer-encoding'] || '');
+      p.length = cl !== undefined ? Number(cl) : 0;
+      p.parts = [];
+    }
+    if (!p.chunked) {
+      if (this.size < p.length) return;
+      return this.done(p, Buffer.from(this.consume(p.length)));
+    }
+    for (;;) {
+      const b = this.buffered();
+      const i = b.indexOf('\r\n');
+      if (i < 0) return;
+      const n = parseInt(b.toString('latin1', 0, i), 16);
+      if (n === 0) {
+        const end = b.indexOf('\r\n\r\n', i);
+        if (end < 0) return;
+        this.consume(end + 4);
+        return this.done(p, Buffer.concat(p.parts));
+      }
+      if (b.length < i + 2 + n + 2) return;
+      p.parts.push(Buffer.from(b.subarray(i + 2, i + 2 + n)));
+      this.consume(i + 2 + n + 2);
+    }
+  }
+
+  done(p, body) {
+    this.pending = null;
+    if (this.sock) this.sock.unref();
+    p.resolve({ status: p.status, headers: p.headers, body });
+  }
+
+  request(method, urlPath, body, headers) {
+    return new Promise((resolve, reject) => {
+      this.ensure();
+      this.pending = { resolve, reject };
+      this.sock.ref();
+      let head = `${method} ${BASE}${urlPath} HTTP/1.1\r\nHost: ${this.host}\r\n`;
+      for (const k of Object.keys(headers || {})) head += `${k}: ${headers[k]}\r\n`;
+      if (body !== undefined) {
+        head += `Content-Length: ${body.length}\r\n\r\n`;
+        this.sock.write(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+      } else {
+        this.sock.write(head + '\r\n', 'latin1');
+      }
     });
-    req.on('error', reject);
-    req.setNoDelay(true);
-    if (body !== undefined) req.end(body);
-    else req.end();
-  });
+  }
+}
+
+const client = new Client(apiHost, apiPort);
+
+function request(method, urlPath, body, headers) {
+  return client.request(method, urlPath, body, headers);
 }
 
 function post(urlPath, body, headers) {
   const buf = Buffer.from(body);
-  return request('POST', urlPath, buf, Object.assign({ 'Content-Type': 'application/json', 'Content-Length': buf.length }, headers));
+  return request('POST', urlPath, buf, Object.assign({ 'Content-Type': 'application/json' }, headers));
 }
 
 // --- errors, as AWS's Node.js runtime shapes them ------------------------

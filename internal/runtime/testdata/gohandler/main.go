@@ -44,6 +44,8 @@ func (h *handler) handle(ctx context.Context, r request) (any, error) {
 		log.Print("stderr " + r.Message)
 	case "ping":
 		return "pong", nil
+	case "len":
+		return len(r.Message), nil
 	case "spawn":
 		c := exec.Command("sleep", "600")
 		if err := c.Start(); err != nil {

@@ -22,6 +22,8 @@ def handler(event, context):
         print(event["message"])
     if action == "ping":
         return "pong"
+    if action == "len":
+        return len(event["message"])
     return {
         "pid": os.getpid(),
         "count": count,

@@ -37,6 +37,8 @@ exports.handler = async (event, context) => {
       break;
     case 'ping':
       return 'pong';
+    case 'len':
+      return event.message.length;
   }
   return info(event, context);
 };
