@@ -3,6 +3,7 @@ package kinesis_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -19,11 +20,17 @@ import (
 // API and the fuzz targets.
 func standalone(t testing.TB) (*pk.Service, *kinesis.Client) {
 	t.Helper()
+	svc, c, _ := standaloneWith(t, nil)
+	return svc, c
+}
+
+func standaloneWith(t testing.TB, now func() time.Time) (*pk.Service, *kinesis.Client, *storage.Store) {
+	t.Helper()
 	st, err := storage.Open(context.Background(), storage.Options{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := pk.New(context.Background(), pk.Options{Store: st, Region: "us-east-1", AccountID: "000000000000"})
+	svc, err := pk.New(context.Background(), pk.Options{Store: st, Region: "us-east-1", AccountID: "000000000000", Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +50,7 @@ func standalone(t testing.TB) (*pk.Service, *kinesis.Client) {
 		Region: "us-east-1", BaseEndpoint: aws.String(hs.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
 	}, func(o *kinesis.Options) { o.RetryMaxAttempts = 1 })
-	return svc, c
+	return svc, c, st
 }
 
 func TestGoAPI_ShardsAndWatch(t *testing.T) {
@@ -110,4 +117,41 @@ func drain(c <-chan struct{}) {
 			return
 		}
 	}
+}
+
+// A closed shard's log is deleted, and the shard leaves the listing, once
+// every record in it has expired (closedAt + retention).
+func TestClosedShardCleanup(t *testing.T) {
+	clk := newClock()
+	svc, c, st := standaloneWith(t, clk.Now)
+	ctx := t.Context()
+	createStream(t, c, "cl", 1)
+	put(t, c, "cl", "k", "v")
+	if _, err := c.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("cl"), ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String("1000")}); err != nil {
+		t.Fatal(err)
+	}
+	arn := pk.StreamARN("us-east-1", "000000000000", "cl")
+	before, err := svc.Shards(ctx, arn)
+	if err != nil || len(before.Shards) != 3 {
+		t.Fatalf("shards: %+v %v", before, err)
+	}
+	parentLog := before.Shards[0].LogID
+	if _, err := st.Info(ctx, parentLog); err != nil {
+		t.Fatalf("parent log: %v", err)
+	}
+	clk.Advance(25 * time.Hour)
+	// Any metadata change wakes Run; changing retention is one.
+	if _, err := c.IncreaseStreamRetentionPeriod(ctx, &kinesis.IncreaseStreamRetentionPeriodInput{StreamName: aws.String("cl"), RetentionPeriodHours: aws.Int32(24)}); err != nil {
+		t.Fatal(err)
+	}
+	penstocktestCheck(t, func() error {
+		got := shards(t, c, "cl")
+		if len(got) != 2 {
+			return fmt.Errorf("%d shards listed", len(got))
+		}
+		if _, err := st.Info(ctx, parentLog); !errors.Is(err, storage.ErrLogNotFound) {
+			return fmt.Errorf("parent log still there: %v", err)
+		}
+		return nil
+	})
 }

@@ -51,14 +51,31 @@ type shardMeta struct {
 	Closed    bool      `json:"closed,omitempty"`
 	EndSeq    uint64    `json:"endSeq,omitempty"`
 	ClosedAt  time.Time `json:"closedAt,omitzero"`
+
+	// start and end are StartHash and EndHash parsed (set by addShard and
+	// prepare; shared by clones, never modified).
+	start, end *big.Int
 }
 
 func (sh *shardMeta) id() string { return shardID(sh.Index) }
 
 func (sh *shardMeta) contains(h *big.Int) bool {
-	start, _ := new(big.Int).SetString(sh.StartHash, 10)
-	end, _ := new(big.Int).SetString(sh.EndHash, 10)
+	start, end := sh.start, sh.end
+	if start == nil || end == nil {
+		start, _ = new(big.Int).SetString(sh.StartHash, 10)
+		end, _ = new(big.Int).SetString(sh.EndHash, 10)
+	}
 	return start.Cmp(h) <= 0 && h.Cmp(end) <= 0
+}
+
+// prepare parses every shard's hash range once, before the metadata is
+// shared.
+func (m *streamMeta) prepare() {
+	for i := range m.Shards {
+		sh := &m.Shards[i]
+		sh.start, _ = new(big.Int).SetString(sh.StartHash, 10)
+		sh.end, _ = new(big.Int).SetString(sh.EndHash, 10)
+	}
 }
 
 func (m *streamMeta) clone() *streamMeta {
@@ -110,6 +127,7 @@ func (m *streamMeta) addShard(start, end *big.Int, parent, adjacent string, now 
 		Index: idx, Parent: parent, Adjacent: adjacent,
 		StartHash: start.String(), EndHash: end.String(),
 		Log: logID(m.Name, idx, m.Epoch), Created: now,
+		start: new(big.Int).Set(start), end: new(big.Int).Set(end),
 	})
 	return &m.Shards[len(m.Shards)-1]
 }
@@ -205,6 +223,7 @@ func decodeMeta(b []byte) (*streamMeta, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("decoding metadata: %w", err)
 	}
+	m.prepare()
 	return &m, nil
 }
 

@@ -13,7 +13,7 @@ const (
 	defaultShardCount     = 4
 	defaultRetentionHours = 24
 	maxRetentionHours     = 8760
-	shardLimit            = 10000 // per account, reported by DescribeLimits
+	shardLimit            = 500 // open shards per account (AWS's default quota in its largest regions), reported by DescribeLimits
 	onDemandStreamLimit   = 50
 	tokenLifetime         = 300 * time.Second
 )

@@ -107,6 +107,10 @@ func TestStreamErrors(t *testing.T) {
 			_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(string(n)), ShardCount: aws.Int32(1)})
 			return err
 		}, "ValidationException", ""},
+		{"over the shard limit", func() error {
+			_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("huge"), ShardCount: aws.Int32(500)})
+			return err
+		}, "LimitExceededException", "This request would exceed the shard limit for the account 000000000000 in us-east-1. Current shard count for the account: 1. Limit: 500. Number of additional shards that would have resulted from this request: 500. Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits."},
 		{"describe missing", func() error {
 			_, err := c.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("nope")})
 			return err
