@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"put":    {"write lines from stdin as records to a stream", runPut},
 		"tail":   {"follow a stream and print its records", runTail},
 		"bench":  {"load generators: bench put | get | e2e", runBench},
+		"dlq":    {"replay Kinesis dead letters from an SQS queue: dlq replay --queue Q [--to-stream | --invoke F] [--delete]", runDLQ},
 		"logs":   {"print a function's logs: logs FUNCTION [--follow] [--since 10m]", runLogs},
 	}
 }

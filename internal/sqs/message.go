@@ -205,7 +205,11 @@ func (s *Service) take(ctx context.Context, m *meta, msg jetstream.Msg, vis *tim
 			_ = msg.NakWithDelay(*vis)
 		}
 	}
-	first := s.firstReceive(m.Name, md.Sequence.Stream)
+	hiddenFor := m.seconds("VisibilityTimeout")
+	if vis != nil {
+		hiddenFor = *vis
+	}
+	first := s.firstReceive(m.Name, md.Sequence.Stream, hiddenFor)
 	return received{
 		env:      e,
 		handle:   base64.RawURLEncoding.EncodeToString([]byte(msg.Reply())),
@@ -231,16 +235,14 @@ func (s *Service) redrive(ctx context.Context, arn string, e envelope) error {
 	return nil
 }
 
-// firstReceive remembers when a message was first received (in memory:
-// ApproximateFirstReceiveTimestamp is approximate after a restart).
-func (s *Service) firstReceive(queue string, seq uint64) int64 {
+// firstReceive remembers when a message was first received and until
+// when it is invisible (in memory: ApproximateFirstReceiveTimestamp and the
+// in-flight count are this node's view; see doc.go).
+func (s *Service) firstReceive(queue string, seq uint64, vis time.Duration) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q := s.queues[queue]
-	if q == nil {
-		q = &queueState{first: map[uint64]int64{}}
-		s.queues[queue] = q
-	}
+	q := s.state(queue)
+	q.hidden[seq] = time.Now().Add(vis)
 	if t, ok := q.first[seq]; ok {
 		return t
 	}
@@ -249,17 +251,53 @@ func (s *Service) firstReceive(queue string, seq uint64) int64 {
 	return t
 }
 
+// state returns a queue's in-memory state. s.mu must be held.
+func (s *Service) state(queue string) *queueState {
+	q := s.queues[queue]
+	if q == nil {
+		q = &queueState{first: map[uint64]int64{}, hidden: map[uint64]time.Time{}}
+		s.queues[queue] = q
+	}
+	return q
+}
+
+// hide records a new visibility deadline (ChangeMessageVisibility).
+func (s *Service) hide(queue string, seq uint64, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state(queue).hidden[seq] = time.Now().Add(d)
+}
+
+// forget drops a deleted message's state.
 func (s *Service) forget(queue string, seq uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if q := s.queues[queue]; q != nil {
-		delete(q.first, seq)
+	q := s.state(queue)
+	delete(q.first, seq)
+	delete(q.hidden, seq)
+}
+
+// inFlight counts this node's messages still invisible, pruning expired
+// deadlines (their first-receive times stay until the message is deleted).
+func (s *Service) inFlight(queue string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.state(queue)
+	now, n := time.Now(), 0
+	for seq, until := range q.hidden {
+		if until.After(now) {
+			n++
+		} else {
+			delete(q.hidden, seq)
+		}
 	}
+	return n
 }
 
 // queueState is per-queue in-memory state.
 type queueState struct {
-	first map[uint64]int64 // stream seq -> first receive (unix ms)
+	first  map[uint64]int64     // stream seq -> first receive (unix ms)
+	hidden map[uint64]time.Time // stream seq -> invisible until
 }
 
 // handle is a decoded receipt handle: the JetStream ack subject of the
@@ -306,9 +344,10 @@ func (s *Service) changeVisibility(ctx context.Context, queue, h string, d time.
 	if err != nil {
 		return err
 	}
-	body := []byte("+NAK")
+	body := []byte("-NAK")
+	s.hide(queue, hd.seq, d)
 	if d > 0 {
-		body = fmt.Appendf(nil, `+NAK {"delay": %d}`, d.Nanoseconds())
+		body = fmt.Appendf(nil, `-NAK {"delay": %d}`, d.Nanoseconds())
 	}
 	return s.publishAck(ctx, hd.subject, body)
 }

@@ -179,7 +179,8 @@ func (s *Service) getQueueAttributes(ctx context.Context, r *http.Request, in js
 	return map[string]any{"Attributes": attrs}, nil
 }
 
-// counts returns (visible, in flight) from the stream and consumer state.
+// counts returns (visible, in flight): the stream's message count and the
+// visibility deadlines this node handed out (see doc.go).
 func (s *Service) counts(ctx context.Context, name string) ([2]int, error) {
 	st, err := s.js.Stream(ctx, streamName(name))
 	if err != nil {
@@ -189,20 +190,9 @@ func (s *Service) counts(ctx context.Context, name string) ([2]int, error) {
 	if err != nil {
 		return [2]int{}, err
 	}
-	c, err := st.Consumer(ctx, consumerName)
-	if err != nil {
-		return [2]int{}, errNoQueue()
-	}
-	ci, err := c.Info(ctx)
-	if err != nil {
-		return [2]int{}, err
-	}
-	inflight := ci.NumAckPending
-	visible := int(si.State.Msgs) - inflight
-	if visible < 0 {
-		visible = 0
-	}
-	return [2]int{visible, inflight}, nil
+	total := int(si.State.Msgs)
+	inflight := min(s.inFlight(name), total)
+	return [2]int{total - inflight, inflight}, nil
 }
 
 func (s *Service) setQueueAttributes(ctx context.Context, r *http.Request, in json.RawMessage) (any, error) {

@@ -367,3 +367,60 @@ func TestRedrivePolicy(t *testing.T) {
 	}
 }
 
+
+// TestChangeMessageVisibility: with the default 30 s timeout, only
+// ChangeMessageVisibility can make a received message visible again.
+func TestChangeMessageVisibility(t *testing.T) {
+	c := newClient(t)
+	ctx := t.Context()
+	url := mustCreate(t, c, "cmv", nil)
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("m")}); err != nil {
+		t.Fatal(err)
+	}
+	counts := func() string {
+		ga, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &url, AttributeNames: []types.QueueAttributeName{"All"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ga.Attributes["ApproximateNumberOfMessages"] + "/" + ga.Attributes["ApproximateNumberOfMessagesNotVisible"]
+	}
+	receive := func() []types.Message {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Messages
+	}
+	first := receive()
+	if len(first) != 1 || counts() != "0/1" {
+		t.Fatalf("first receive %d messages, counts %s", len(first), counts())
+	}
+	if got := receive(); len(got) != 0 {
+		t.Fatalf("receive while invisible got %d", len(got))
+	}
+	if _, err := c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &url, ReceiptHandle: first[0].ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if counts() != "1/0" {
+		t.Errorf("after ChangeMessageVisibility(0) counts %s, want 1/0", counts())
+	}
+	var again []types.Message
+	penstocktest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		if again = receive(); len(again) != 1 {
+			return fmt.Errorf("message not visible again")
+		}
+		return nil
+	})
+	if _, err := c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &url, ReceiptHandle: again[0].ReceiptHandle, VisibilityTimeout: 600}); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive(); len(got) != 0 || counts() != "0/1" {
+		t.Fatalf("after ChangeMessageVisibility(600): received %d, counts %s", len(got), counts())
+	}
+	if _, err := c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &url, ReceiptHandle: again[0].ReceiptHandle}); err != nil {
+		t.Fatal(err)
+	}
+	if counts() != "0/0" {
+		t.Errorf("after delete counts %s", counts())
+	}
+}
