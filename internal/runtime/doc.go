@@ -14,7 +14,9 @@
 //
 // Invoke hands the event to the environment over a one-slot channel that
 // the runtime's long-polling GET /next receives from; the POST /response
-// (or /error) handler sends the answer back on the invocation's channel.
+// (or /error) handler answers 202 at once (the runtime's next GET /next
+// then overlaps our bookkeeping) and sends the answer on the invocation's
+// channel.
 // No other goroutine sits on the path, and nothing is polled. An
 // environment goes back to its pool as soon as the answer arrives; the
 // next event waits in the slot until the runtime asks for it (aws-lambda-go
@@ -76,5 +78,7 @@
 //     does), not as an init error; the environment stays warm.
 //   - INIT_START, INIT_REPORT, XRAY lines, response streaming (the body is
 //     buffered, limits apply), extensions and layers are not implemented.
+//   - MemoryMB is passed to the function and reported; it is not
+//     enforced (no cgroups). There is no sandboxing beyond a process group.
 //   - Linux only (process groups, Pdeathsig, FIONREAD, /proc).
 package runtime
