@@ -253,4 +253,3 @@ func (e *env) stop() {
 	}
 	os.RemoveAll(e.tmpDir)
 }
-

@@ -129,11 +129,11 @@ func TestInvoke_WarmReuse(t *testing.T) {
 func TestInvoke_FunctionErrors(t *testing.T) {
 	m, _ := newTestManager(t, nil)
 	type errBody struct {
-		ErrorMessage string   `json:"errorMessage"`
-		ErrorType    string   `json:"errorType"`
+		ErrorMessage string          `json:"errorMessage"`
+		ErrorType    string          `json:"errorType"`
 		StackTrace   json.RawMessage `json:"stackTrace"`
-		Trace        []string `json:"trace"`
-		RequestID    *string  `json:"requestId"`
+		Trace        []string        `json:"trace"`
+		RequestID    *string         `json:"requestId"`
 	}
 	tests := []struct {
 		lang     lang

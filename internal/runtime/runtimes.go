@@ -190,7 +190,7 @@ func environ(s *Spec, k kind, e envInfo) []string {
 // envInfo is the per-environment input to environ.
 type envInfo struct {
 	region, apiAddr, logStream, runtimeDir, tmpDir, interpreterDir string
-	credentials                                                     map[string]string
+	credentials                                                    map[string]string
 }
 
 func memoryMB(s *Spec) int {
