@@ -149,7 +149,8 @@ func (s *Service) createFunction(w http.ResponseWriter, r *http.Request) error {
 	}
 	req.apply(rec)
 	if err := s.insert(ctx, rec); err != nil {
-		_ = s.code.delete(context.WithoutCancel(ctx), cd.Object)
+		// Not deleting the stored package: a concurrent create of the same
+		// name with the same zip wrote the very same object.
 		return err
 	}
 	s.queueActivation(name)

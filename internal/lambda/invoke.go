@@ -34,7 +34,7 @@ func (s *Service) Function(ctx context.Context, nameOrARN string) (FunctionInfo,
 	if ref.Qualifier != "" && ref.Qualifier != latest {
 		return FunctionInfo{}, errNotFound(s.functionARN(ref.Name) + ":" + ref.Qualifier)
 	}
-	rec, _, err := s.load(ctx, ref.Name)
+	rec, err := s.cached(ctx, ref.Name)
 	if err != nil {
 		return FunctionInfo{}, err
 	}
@@ -60,7 +60,7 @@ func (s *Service) prepare(ctx context.Context, ref ref) (*record, error) {
 	if ref.Qualifier != "" && ref.Qualifier != latest {
 		return nil, errNotFound(s.functionARN(ref.Name) + ":" + ref.Qualifier)
 	}
-	rec, _, err := s.load(ctx, ref.Name)
+	rec, err := s.cached(ctx, ref.Name)
 	if errors.Is(err, ErrFunctionNotFound) {
 		return nil, errNotFound(s.functionARN(ref.Name) + ":" + latest)
 	}

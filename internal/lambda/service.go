@@ -46,6 +46,7 @@ type Service struct {
 	account string
 	log     *slog.Logger
 	kv      jetstream.KeyValue
+	cache   *recordCache
 	code    *codeCache
 	logs    *Logs
 
@@ -97,7 +98,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	}
 	return &Service{
 		rt: o.Runtime, region: o.Region, account: o.AccountID, log: log,
-		kv: kv, code: cache, logs: logs,
+		kv: kv, cache: newRecordCache(), code: cache, logs: logs,
 		activate: make(chan string, 1024),
 		async:    make(chan asyncJob, q),
 		workers:  n,
@@ -111,6 +112,7 @@ func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.runActivator(ctx) })
 	g.Go(func() error { return s.logs.Run(ctx) })
+	g.Go(func() error { return s.runWatcher(ctx) })
 	for range s.workers {
 		g.Go(func() error { s.runAsync(ctx); return nil })
 	}

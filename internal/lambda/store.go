@@ -40,12 +40,14 @@ func (s *Service) insert(ctx context.Context, r *record) error {
 	if err != nil {
 		return fmt.Errorf("encoding function %s: %w", r.Name, err)
 	}
-	if _, err := s.kv.Create(ctx, r.Name, b); err != nil {
+	rev, err := s.kv.Create(ctx, r.Name, b)
+	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return apiErr("ResourceConflictException", "Function already exist: %s", r.Name)
 		}
 		return fmt.Errorf("storing function %s: %w", r.Name, err)
 	}
+	s.cache.put(r.Name, copyRecord(r), rev)
 	return nil
 }
 
@@ -69,12 +71,14 @@ func (s *Service) mutate(ctx context.Context, name string, f func(*record) error
 		if bytes.Equal(before, b) {
 			return r, nil
 		}
-		if _, err := s.kv.Update(ctx, name, b, rev); err != nil {
+		nrev, err := s.kv.Update(ctx, name, b, rev)
+		if err != nil {
 			if attempt < 20 && isCASConflict(err) {
 				continue
 			}
 			return nil, fmt.Errorf("updating function %s: %w", name, err)
 		}
+		s.cache.put(name, copyRecord(r), nrev)
 		return r, nil
 	}
 }
@@ -88,6 +92,7 @@ func (s *Service) remove(ctx context.Context, name string, rev uint64) error {
 	if err := s.kv.Delete(ctx, name, jetstream.LastRevision(rev)); err != nil {
 		return fmt.Errorf("deleting function %s: %w", name, err)
 	}
+	s.cache.put(name, nil, rev+1) // the delete marker's revision is at least rev+1
 	return nil
 }
 
@@ -118,4 +123,13 @@ func (s *Service) all(ctx context.Context) ([]*record, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// copyRecord returns a deep copy for the cache (callers keep modifying
+// theirs).
+func copyRecord(r *record) *record {
+	b, _ := json.Marshal(r)
+	var c record
+	_ = json.Unmarshal(b, &c)
+	return &c
 }
