@@ -40,6 +40,7 @@ ps_log "kinesalite up at $KL_URL (pid ${PS_PIDS[-1]})"
 
 params=(--producers "$PRODUCERS" --records "$RECORDS" --record-size "$RECORD_SIZE" --batch "$BATCH" --shards "$SHARDS" --runs "$RUNS")
 echo "== parameters: ${params[*]}"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 for target in penstock kinesalite; do
   url=$PS_URL
   [ "$target" = kinesalite ] && url=$KL_URL
@@ -63,6 +64,9 @@ if [ "$JETSTREAM" = 1 ]; then
     { cat "$PS_TMP/jetstream.txt" >&2; ps_fail "storage benchmarks"; }
 fi
 
+load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+echo
+echo "== machine: $(nproc 2>/dev/null || echo '?') cores; load average (1/5/15 min) before $load_before, after $load_after"
 python3 - "$PS_TMP" "$JETSTREAM" <<'PY'
 import json, os, re, statistics, sys
 tmp, jetstream = sys.argv[1], sys.argv[2] == "1"
