@@ -1,10 +1,3 @@
-// Package kclient is the small Kinesis client layer behind penstock's
-// command-line tools (put, tail, bench). It speaks the public Kinesis Data
-// Streams API through aws-sdk-go-v2, so every tool works against any Kinesis
-// endpoint: penstock, AWS itself, or an emulator such as kinesalite.
-//
-// Errors are returned wrapped with the operation and stream they concern;
-// AWS error codes stay reachable with errors.As (smithy.APIError).
 package kclient
 
 import (
