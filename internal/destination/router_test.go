@@ -242,3 +242,5 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+func errorsAs[T error](err error, target *T) bool { return errors.As(err, target) }
