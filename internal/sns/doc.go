@@ -1,0 +1,41 @@
+// Package sns serves the Amazon SNS query API (form POST Action=...,
+// XML responses) for standard topics and delivers notifications to SQS
+// queues (in process, through Queues) and HTTP/HTTPS endpoints.
+//
+// # Storage
+//
+// Topics are JSON records in the SNS_topics KV bucket (key: topic name),
+// subscriptions in SNS_subscriptions (key: subscription id; the ARN is
+// <topic ARN>:<id>). The signing key and certificate live in SNS_meta, so
+// signatures stay verifiable across restarts.
+//
+// # Delivery
+//
+//   - SQS subscribers get the JSON notification envelope (Type, MessageId,
+//     TopicArn, Subject, Message, Timestamp, SignatureVersion, Signature,
+//     SigningCertURL, UnsubscribeURL, MessageAttributes) or, with
+//     RawMessageDelivery=true, the message itself with the message
+//     attributes as SQS message attributes. Queue writes happen inside
+//     Publish: when Publish returns, every subscribed queue has the message.
+//   - HTTP/HTTPS subscribers start PendingConfirmation: a
+//     SubscriptionConfirmation is posted with a SubscribeURL
+//     (GET /?Action=ConfirmSubscription&TopicArn=..&Token=..) that confirms it.
+//     Notifications are posted by Run's worker goroutines (HTTPWorkers) with
+//     bounded exponential backoff (HTTPAttempts, HTTPBackoff..HTTPMaxBackoff;
+//     defaults 4 attempts, 1 s doubling to 20 s) and the x-amz-sns-* headers.
+//   - Signatures are real SignatureVersion 1 (SHA1withRSA over AWS's canonical
+//     string) made with penstock's own self-signed key; SigningCertURL points
+//     at /_penstock/sns/SimpleNotificationService-penstock.pem on the server,
+//     so a client that verifies signatures can, if it trusts that URL.
+//
+// # Choices and UNCONFIRMED behaviour
+//
+//   - Pending HTTP deliveries live in memory: notifications queued when the
+//     server stops are lost (AWS keeps retrying for hours).
+//   - A failed SQS delivery (queue deleted since subscribing) is logged and
+//     skipped; Publish still succeeds, as with AWS.
+//   - Protocols other than sqs/http/https, FIFO topics and FilterPolicy are
+//     refused with InvalidParameter, not silently ignored.
+//   - DeleteTopic of a missing topic succeeds (AWS documents this).
+//   - Subject must be ≤ 100 characters without line breaks; Message ≤ 256 KiB.
+package sns
