@@ -19,6 +19,7 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
+	"go.uber.org/goleak"
 
 	"github.com/penstock/penstock/internal/penstocktest"
 	"github.com/penstock/penstock/internal/server"
@@ -54,7 +55,21 @@ func TestMain(m *testing.M) {
 				return 1
 			}
 		}
-		return m.Run()
+		code := m.Run()
+		if code == 0 {
+			err := goleak.Find(
+				// Idle keep-alive connections of http.DefaultClient and the
+				// SDK's transport outlive the servers they talked to.
+				goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+				goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+				goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+			)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "leaked goroutines:", err)
+				return 1
+			}
+		}
+		return code
 	}()
 	os.Exit(code)
 }

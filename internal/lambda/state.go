@@ -56,6 +56,12 @@ func (s *Service) finish(ctx context.Context, name string) {
 		})
 		return
 	}
+	// Environments of the previous revision would be replaced on their next
+	// use anyway; stop them now, before the switch, so an invocation that
+	// starts after the switch is never evicted.
+	if r.Live != nil {
+		s.rt.Evict(name)
+	}
 	var oldObject string
 	_, err = s.mutate(ctx, name, func(x *record) error {
 		if x.RevisionID != r.RevisionID {
@@ -83,7 +89,6 @@ func (s *Service) finish(ctx context.Context, name string) {
 		})
 		return
 	}
-	s.rt.Evict(name)
 	if oldObject != "" {
 		if err := s.code.delete(ctx, oldObject); err != nil {
 			s.log.Warn("lambda: deleting replaced code", "function", name, "err", err)
