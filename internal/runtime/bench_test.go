@@ -3,6 +3,7 @@ package runtime
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -19,12 +20,16 @@ func BenchmarkInvokeWarm(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			lat := make([]time.Duration, 0, 1<<16)
 			for b.Loop() {
+				t0 := time.Now()
 				res, err := m.Invoke(b.Context(), s, payload, InvokeOptions{RequestID: "bench"})
+				lat = append(lat, time.Since(t0))
 				if err != nil || res.FunctionError != "" || res.Cold {
 					b.Fatalf("invoke: %v %s cold=%v", err, res.Payload, res.Cold)
 				}
 			}
+			reportPercentiles(b, lat)
 		})
 	}
 }
@@ -38,11 +43,14 @@ func BenchmarkColdStart(b *testing.B) {
 			m, _ := newTestManager(b, func(o *Options) { o.Logs = discardSink{} })
 			s := l.spec(b, "bench-cold-"+l.name)
 			var init time.Duration
+			var lat []time.Duration
 			i := 0
 			for b.Loop() {
 				i++
 				s.Revision = fmt.Sprint(i)
+				t0 := time.Now()
 				res, err := m.Invoke(b.Context(), s, []byte(`{}`), InvokeOptions{})
+				lat = append(lat, time.Since(t0))
 				if err != nil || res.FunctionError != "" || !res.Cold {
 					b.Fatalf("invoke: %v %s cold=%v", err, res.Payload, res.Cold)
 				}
@@ -57,8 +65,21 @@ func BenchmarkColdStart(b *testing.B) {
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(init.Microseconds())/1000/float64(i), "init-ms")
+			reportPercentiles(b, lat)
 		})
 	}
+}
+
+// reportPercentiles adds the median and 90th percentile of single
+// invocations (µs): on a shared machine ns/op is a mean that a few
+// scheduling stalls move a lot.
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*9/10].Nanoseconds())/1e3, "p90-µs")
 }
 
 // discardSink is a LogSink that drops lines (the lines are still built).
