@@ -692,3 +692,53 @@ func TestInvoke_LargeEvent(t *testing.T) {
 		})
 	}
 }
+
+func TestInvoke_ConcurrentCallers(t *testing.T) {
+	m, _ := newTestManager(t, func(o *Options) { o.MaxEnvironments = 4 })
+	s := langs[0].spec(t, "concurrent")
+	s.Concurrency = 3
+	other := langs[0].spec(t, "concurrent-other")
+	type tally struct{ ok, throttled int }
+	results := make(chan tally, 8)
+	for g := range 8 {
+		go func() {
+			var n tally
+			fn := s
+			if g%4 == 3 {
+				fn = other
+			}
+			for range 25 {
+				res, err := m.Invoke(context.Background(), fn, []byte(`{"action":"ping"}`), InvokeOptions{})
+				switch {
+				case errors.Is(err, ErrThrottled):
+					n.throttled++
+				case err != nil:
+					t.Errorf("Invoke: %v", err)
+				case string(res.Payload) != `"pong"`:
+					t.Errorf("payload %s", res.Payload)
+				default:
+					n.ok++
+				}
+			}
+			results <- n
+		}()
+	}
+	var total tally
+	for range 8 {
+		n := <-results
+		total.ok += n.ok
+		total.throttled += n.throttled
+	}
+	t.Logf("%d ok, %d throttled", total.ok, total.throttled)
+	if total.ok == 0 {
+		t.Fatal("no invocation succeeded")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := m.perFn[s.Name]; n > 3 {
+		t.Errorf("%d environments for a function with concurrency 3", n)
+	}
+	if n := len(m.envs); n > 4 {
+		t.Errorf("%d environments over MaxEnvironments 4", n)
+	}
+}
