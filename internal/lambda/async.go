@@ -14,7 +14,13 @@ type asyncJob struct {
 	payload   []byte
 	requestID string
 	queued    time.Time
+	attempt   int // 0 = first run
 }
+
+// asyncRetryDelays are AWS's waits before the retries of an Event
+// invocation that returned a function error (MaximumRetryAttempts 2: one
+// minute, then two).
+var asyncRetryDelays = []time.Duration{time.Minute, 2 * time.Minute}
 
 // maxEventAge is how long AWS keeps retrying an Event invocation that is
 // throttled (6 hours, the default MaximumEventAgeInSeconds).
@@ -35,9 +41,9 @@ func (s *Service) enqueue(ctx context.Context, ref ref, payload []byte, requestI
 }
 
 // runAsync is one Event worker. A throttled invocation is retried with
-// backoff until maxEventAge; a function error is logged (penstock has no
-// event invoke config, so no retries or destinations for Event
-// invocations).
+// backoff until maxEventAge; a function error is retried after each of the
+// retry delays (AWS's default of two retries), then logged and dropped
+// (penstock has no event invoke config: no destinations).
 func (s *Service) runAsync(ctx context.Context) {
 	for {
 		select {
@@ -55,9 +61,23 @@ func (s *Service) runJob(ctx context.Context, job asyncJob) {
 		res, err := s.invoke(ctx, job.ref, job.payload, runtime.InvokeOptions{RequestID: job.requestID})
 		switch {
 		case err == nil:
-			if res.FunctionError != "" {
-				s.log.Info("lambda: event invocation failed", "function", job.ref.Name, "request_id", job.requestID, "error_type", res.ErrorType)
+			if res.FunctionError == "" {
+				return
 			}
+			if job.attempt < len(s.retryDelays) {
+				next := job
+				next.attempt++
+				time.AfterFunc(s.retryDelays[job.attempt], func() {
+					select {
+					case s.async <- next:
+					default:
+						s.log.Warn("lambda: event retry dropped, queue full", "function", job.ref.Name, "request_id", job.requestID)
+					}
+				})
+				return
+			}
+			s.log.Info("lambda: event invocation failed", "function", job.ref.Name, "request_id", job.requestID,
+				"error_type", res.ErrorType, "attempts", job.attempt+1)
 			return
 		case errors.Is(err, runtime.ErrThrottled) && time.Since(job.queued) < maxEventAge:
 			select {

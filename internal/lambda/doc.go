@@ -34,7 +34,8 @@
 // RequestResponse runs through runtime.Manager.Invoke; function errors are
 // 200 responses with X-Amz-Function-Error. Event invocations are checked,
 // answered 202 and queued in a bounded in-memory queue run by Run's workers
-// (throttled ones are retried with backoff for up to 6 hours). DryRun
+// (throttled ones are retried with backoff for up to 6 hours, function
+// errors twice after one and two minutes). DryRun
 // checks the function and answers 204. Reserved concurrency 0 throttles
 // before the runtime is called; any other reservation is Spec.Concurrency.
 //
@@ -47,8 +48,10 @@
 //     retry.
 //   - Event invocations are not durable: the queue is in memory and is
 //     lost if the process stops; a full queue (1000) is
-//     TooManyRequestsException (AWS queues durably). There is no event
-//     invoke config: no retries of function errors, no destinations.
+//     TooManyRequestsException (AWS queues durably). A function error is
+//     retried twice, after one and two minutes (AWS's defaults, same request
+//     id); there is no event invoke config to change that, and no
+//     destinations.
 //   - The Event payload limit is 1048576 bytes (current model) and its
 //     message names the InvokeFunction operation.
 //   - Reserved concurrency 0 rejects Event invocations with 429 too.

@@ -35,6 +35,9 @@ type Options struct {
 	// AsyncQueue bounds queued Event invocations (0 = 1000); AsyncWorkers is
 	// how many run at once (0 = 16).
 	AsyncQueue, AsyncWorkers int
+	// AsyncRetryDelays are the waits before retrying an Event invocation
+	// that returned a function error; nil = AWS's one and two minutes.
+	AsyncRetryDelays []time.Duration
 }
 
 // Service is the Lambda functions API: the REST handlers, the in-process
@@ -50,9 +53,10 @@ type Service struct {
 	code    *codeCache
 	logs    *Logs
 
-	activate chan string   // function names with pending state work
-	async    chan asyncJob // queued Event invocations
-	workers  int
+	activate    chan string   // function names with pending state work
+	async       chan asyncJob // queued Event invocations
+	workers     int
+	retryDelays []time.Duration
 
 	mu      sync.Mutex
 	waiters map[string][]chan struct{} // Invoke waiting for a function to turn Active
@@ -96,13 +100,18 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if n <= 0 {
 		n = 16
 	}
+	retry := o.AsyncRetryDelays
+	if retry == nil {
+		retry = asyncRetryDelays
+	}
 	return &Service{
 		rt: o.Runtime, region: o.Region, account: o.AccountID, log: log,
 		kv: kv, cache: newRecordCache(), code: cache, logs: logs,
-		activate: make(chan string, 1024),
-		async:    make(chan asyncJob, q),
-		workers:  n,
-		waiters:  map[string][]chan struct{}{},
+		activate:    make(chan string, 1024),
+		async:       make(chan asyncJob, q),
+		workers:     n,
+		retryDelays: retry,
+		waiters:     map[string][]chan struct{}{},
 	}, nil
 }
 

@@ -24,6 +24,14 @@ func handle(ctx context.Context, e event) (any, error) {
 	switch e.Op {
 	case "error":
 		return nil, errors.New("some_error_msg")
+	case "fail": // count the attempt in Marker, then fail
+		f, err := os.OpenFile(e.Marker, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintln(f, lambdacontext.FunctionName)
+		f.Close()
+		return nil, errors.New("failing on purpose")
 	case "crash":
 		os.Exit(3)
 	case "sleep":
