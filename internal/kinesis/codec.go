@@ -393,7 +393,26 @@ func (r *reader) timestamp(k string) *time.Time {
 		r.fail("%s can not be converted to milliseconds since epoch", javaClass(v))
 		return nil
 	}
+	t = clampTime(t)
 	return &t
+}
+
+var (
+	minTime = time.Unix(0, 0)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
+// clampTime keeps timestamps in [1970, 9999]: earlier means "before every
+// record", later "after every record", and both ends stay representable
+// everywhere (JSON, storage requests).
+func clampTime(t time.Time) time.Time {
+	if t.Before(minTime) {
+		return minTime
+	}
+	if t.After(maxTime) {
+		return maxTime
+	}
+	return t
 }
 
 // object reads a structure member; nil when absent.
