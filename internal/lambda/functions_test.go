@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -360,5 +362,37 @@ func TestUpdateConflict(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitActive(t, "busy")
-	_ = time.Second
+}
+
+func TestCodeCacheKeepsModes(t *testing.T) {
+	e := start(t)
+	zip := makeZip(t, file{"bootstrap", 0o755, goTestBootstrap}, file{"conf/secret.txt", 0o640, []byte("s")}, file{"bin/tool", 0o700, []byte("#!/bin/sh\n")})
+	out := e.create(t, &awslambda.CreateFunctionInput{FunctionName: aws.String("modes"), Runtime: types.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: zip}})
+	sum := sha256.Sum256(zip)
+	dir := filepath.Join(e.srv.Config().DataDir, "functions", hex.EncodeToString(sum[:]))
+	for name, want := range map[string]os.FileMode{"bootstrap": 0o755, "conf/secret.txt": 0o640, "bin/tool": 0o700} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s unpacked with mode %v, want %v", name, fi.Mode().Perm(), want)
+		}
+	}
+	// The executable bootstrap runs.
+	if res, err := e.invoke(t, *out.FunctionName, map[string]any{"value": 1}); err != nil || res.FunctionError != nil {
+		t.Fatalf("invoke: %v", err)
+	}
+}
+
+func TestCreateFunctionMissingInterpreter(t *testing.T) {
+	e := start(t)
+	t.Setenv("PATH", t.TempDir()) // no node, no python3 for the server in this process
+	_, err := e.c.CreateFunction(t.Context(), &awslambda.CreateFunctionInput{FunctionName: aws.String("nonode"), Runtime: types.RuntimeNodejs20x,
+		Handler: aws.String("index.handler"), Role: aws.String(role), Code: &types.FunctionCode{ZipFile: nodeSeedZip(t)}})
+	wantAPIError(t, err, "InvalidParameterValueException", 400, "")
+	if _, msg, _ := apiError(t, err); !strings.Contains(msg, "nodejs20.x") || !strings.Contains(msg, "node") {
+		t.Fatalf("message %q does not name the runtime and its interpreter", msg)
+	}
 }
