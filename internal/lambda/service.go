@@ -205,6 +205,9 @@ func (s *Service) waitActive(ctx context.Context, name string) (*record, error) 
 		if r.Live != nil {
 			return r, nil
 		}
+		if r.State == "Failed" {
+			return nil, apiErr("ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: %s", r.State)
+		}
 		select {
 		case s.activate <- name: // make sure someone works on it
 		default:
