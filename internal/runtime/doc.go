@@ -24,7 +24,10 @@
 //
 // Runtimes:
 //   - provided, provided.al2, provided.al2023: <CodeDir>/bootstrap (must be
-//     executable; missing = Runtime.ExitError "exit status 127", as AWS).
+//     executable; missing or not executable = Runtime.InvalidEntrypoint
+//     "Couldn't find valid bootstrap(s): [...]" / "fork/exec ...: permission
+//     denied", as AWS answers; esm.md §10.3's "exit status 127" comes from a
+//     recording of a missing exec wrapper, not of a missing bootstrap).
 //   - nodejs18.x … nodejs24.x: the machine's `node` runs the embedded shim
 //     shims/node/bootstrap.js (written under WorkDir/runtime), whatever the
 //     version named in the runtime identifier.

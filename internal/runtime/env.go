@@ -152,7 +152,7 @@ func (e *env) start(runtimeDir, interpreter string) (err error) {
 		pw.Close()
 		pr.Close()
 		os.RemoveAll(e.tmpDir)
-		return &startError{err: err}
+		return &startError{path: prog, err: err}
 	}
 	pw.Close()
 	e.pid = e.cmd.Process.Pid
@@ -174,18 +174,24 @@ func (e *env) start(runtimeDir, interpreter string) (err error) {
 	return nil
 }
 
-// startError is a failure to exec the bootstrap. AWS reports a missing
-// bootstrap as the runtime exiting with status 127.
-type startError struct{ err error }
+// startError is a failure to exec the runtime's entry point. AWS answers
+// it with Runtime.InvalidEntrypoint (user reports, 2021-2024:
+// "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]",
+// "fork/exec /var/task/bootstrap: permission denied").
+type startError struct {
+	path string
+	err  error
+}
 
 func (s *startError) Error() string { return "starting runtime: " + s.err.Error() }
 func (s *startError) Unwrap() error { return s.err }
 
-func (s *startError) exitStatus() string {
-	if errors.Is(s.err, os.ErrPermission) {
-		return "exit status 126"
+// reason words the failure as AWS does.
+func (s *startError) reason() string {
+	if _, err := os.Stat(s.path); errors.Is(err, os.ErrNotExist) {
+		return "Couldn't find valid bootstrap(s): [" + s.path + "]"
 	}
-	return "exit status 127"
+	return s.err.Error() // "fork/exec <path>: permission denied", "...: exec format error"
 }
 
 func (e *env) markDead() { e.deadOnce.Do(func() { close(e.dead) }) }

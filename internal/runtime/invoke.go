@@ -238,19 +238,19 @@ func (m *Manager) finish(e *env, inv *invocation, cold bool, res *Result, d time
 	res.LogTail = e.logs.endTail()
 }
 
-// startFailed is the result when the bootstrap could not be executed.
+// startFailed is the result when the entry point could not be executed.
 func (m *Manager) startFailed(fn *Spec, id string, se *startError) *Result {
 	m.log.Warn("runtime did not start", "function", fn.Name, "err", se.err)
-	msg := "RequestId: " + id + " Error: Runtime exited with error: " + se.exitStatus()
+	msg := "RequestId: " + id + " Error: " + se.reason()
 	if m.o.Logs != nil {
 		now := time.Now()
-		for _, l := range []string{startLine(id, version(fn)), endLine(id), reportLine(id, 0, 0, memoryMB(fn), 0, 0)} {
+		for _, l := range []string{startLine(id, version(fn)), endLine(id), reportLine(id, 0, 0, memoryMB(fn), 0, 0), msg, "Runtime.InvalidEntrypoint"} {
 			m.o.Logs.WriteLog(fn.Name, now, l)
 		}
 	}
 	return &Result{
-		Payload:       mustJSON(struct{ ErrorType, ErrorMessage string }{"Runtime.ExitError", msg}),
-		FunctionError: "Unhandled", ErrorType: "Runtime.ExitError", RequestID: id, Cold: true,
+		Payload:       mustJSON(struct{ ErrorType, ErrorMessage string }{"Runtime.InvalidEntrypoint", msg}),
+		FunctionError: "Unhandled", ErrorType: "Runtime.InvalidEntrypoint", RequestID: id, Cold: true,
 	}
 }
 

@@ -254,6 +254,10 @@ func TestInvoke_ProcessExit(t *testing.T) {
 func TestInvoke_InitErrors(t *testing.T) {
 	m, _ := newTestManager(t, nil)
 	missing := t.TempDir()
+	notExec := t.TempDir()
+	if err := os.WriteFile(filepath.Join(notExec, "bootstrap"), []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, runtime, handler, dir string
 		env                         map[string]string
@@ -274,7 +278,9 @@ func TestInvoke_InitErrors(t *testing.T) {
 		{"go/exits-during-init", "provided.al2023", "bootstrap", goHandlerDir, map[string]string{"FAIL_INIT": "1"},
 			"Runtime.ExitError", "RequestId: init-id Error: Runtime exited with error: exit status 3"},
 		{"provided/no-bootstrap", "provided.al2", "bootstrap", missing, nil,
-			"Runtime.ExitError", "RequestId: init-id Error: Runtime exited with error: exit status 127"},
+			"Runtime.InvalidEntrypoint", "RequestId: init-id Error: Couldn't find valid bootstrap(s): [" + missing + "/bootstrap]"},
+		{"provided/not-executable", "provided.al2023", "bootstrap", notExec, nil,
+			"Runtime.InvalidEntrypoint", "RequestId: init-id Error: fork/exec " + notExec + "/bootstrap: permission denied"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
