@@ -22,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"go.uber.org/goleak"
+
 	"github.com/penstock/penstock/internal/penstocktest"
 	"github.com/penstock/penstock/internal/server"
 )
@@ -60,7 +62,20 @@ func TestMain(m *testing.M) {
 		_, _ = w.Write(b)
 		_ = zw.Close()
 		fnZip = buf.Bytes()
-		return m.Run()
+		code := m.Run()
+		if code == 0 {
+			// Every engine, poller and lane goroutine stops with its Run.
+			if err := goleak.Find(
+				// Idle keep-alive connections of the SDK clients outlive the servers.
+				goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+				goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+				goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+			); err != nil {
+				fmt.Fprintln(os.Stderr, "goroutine leak:", err)
+				return 1
+			}
+		}
+		return code
 	}()
 	os.Exit(code)
 }
