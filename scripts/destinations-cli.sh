@@ -98,6 +98,11 @@ a s3 cp "$PS_TMP/big.bin" "s3://$bucket/blobs/big.bin" >/dev/null
 a s3 cp "s3://$bucket/blobs/big.bin" "$PS_TMP/big.out" >/dev/null
 cmp -s "$PS_TMP/big.bin" "$PS_TMP/big.out" || ps_fail "s3 cp round trip changed the bytes"
 echo "ok: s3 cp round trip (300 KB)"
+head -c 20000000 /dev/urandom >"$PS_TMP/huge.bin"
+a s3 cp "$PS_TMP/huge.bin" "s3://$bucket/blobs/huge.bin" >/dev/null
+a s3 cp "s3://$bucket/blobs/huge.bin" "$PS_TMP/huge.out" >/dev/null
+cmp -s "$PS_TMP/huge.bin" "$PS_TMP/huge.out" || ps_fail "s3 cp multipart round trip changed the bytes"
+expect_contains "multipart ETag (20 MB, 3 parts)" "$(a s3api head-object --bucket "$bucket" --key blobs/huge.bin --query ETag --output text)" '-3"'
 expect_contains "s3 ls" "$(a s3 ls "s3://$bucket/blobs/")" "big.bin"
 err=$(a s3api delete-bucket --bucket "$bucket" 2>&1 || true)
 expect_contains "delete-bucket of a non-empty bucket" "$err" "BucketNotEmpty"

@@ -39,6 +39,10 @@
 //   - Bodies are buffered in memory (Options.MaxObjectSize, default 1 GiB).
 //   - Re-creating your own bucket answers 200 in us-east-1 and
 //     BucketAlreadyOwnedByYou elsewhere, as AWS does.
-//   - Versioning, ACLs, policies, CORS, lifecycle, tagging, CopyObject and
-//     other subresources answer NotImplemented (501), never a fake success.
+//   - Versioning, ACLs, policies, CORS, lifecycle, tagging, CopyObject,
+//     ListParts/ListMultipartUploads and other subresources answer
+//     NotImplemented (501), never a fake success.
+//   - Multipart objects carry no stored CRC32 (GetObject then returns no
+//     x-amz-checksum-crc32; the SDKs skip validation), as AWS's composite
+//     checksums are not computed.
 package s3

@@ -32,6 +32,10 @@ var catalogue = map[string]struct {
 	"InternalError":             {500, "We encountered an internal error. Please try again."},
 	"InvalidRequest":            {400, "Invalid Request"},
 	"KeyTooLongError":           {400, "Your key is too long"},
+	"NoSuchUpload":              {404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."},
+	"InvalidPart":               {400, "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag."},
+	"InvalidPartOrder":          {400, "The list of parts was not in ascending order. The parts list must be specified in order by part number."},
+	"EntityTooSmall":            {400, "Your proposed upload is smaller than the minimum allowed object size."},
 	"InvalidLocationConstraint": {400, "The specified location-constraint is not valid"},
 }
 
@@ -76,7 +80,7 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	el := func(k, v string) { _ = enc.EncodeElement(v, xml.StartElement{Name: xml.Name{Local: k}}) }
 	el("Code", ae.Code)
 	el("Message", ae.Message)
-	for _, k := range []string{"BucketName", "Key", "Resource", "ArgumentName", "ArgumentValue", "RangeRequested", "ActualObjectSize"} {
+	for _, k := range []string{"BucketName", "Key", "Resource", "ArgumentName", "ArgumentValue", "RangeRequested", "ActualObjectSize", "UploadId"} {
 		if v, ok := ae.Fields[k]; ok {
 			el(k, toString(v))
 		}

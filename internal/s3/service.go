@@ -149,13 +149,30 @@ func (s *Service) bucketOp(w http.ResponseWriter, r *http.Request, bucket string
 }
 
 func (s *Service) objectOp(w http.ResponseWriter, r *http.Request, bucket, key string, q map[string][]string) error {
-	for _, sub := range []string{"uploads", "uploadId", "acl", "tagging", "retention", "legal-hold", "attributes", "torrent", "restore", "select"} {
+	for _, sub := range []string{"acl", "tagging", "retention", "legal-hold", "attributes", "torrent", "restore", "select"} {
 		if _, ok := q[sub]; ok {
-			return s3Error("NotImplemented", nil, "penstock does not implement the ?"+sub+" subresource (multipart uploads included)")
+			return s3Error("NotImplemented", nil, "penstock does not implement the ?"+sub+" subresource")
 		}
 	}
 	if len(key) > 1024 {
 		return s3Error("KeyTooLongError", nil)
+	}
+	_, uploads := q["uploads"]
+	_, uploadID := q["uploadId"]
+	switch {
+	case uploads && r.Method == http.MethodPost:
+		return s.createUpload(w, r, bucket, key)
+	case uploadID && r.Method == http.MethodPut:
+		if r.Header.Get("x-amz-copy-source") != "" {
+			return s3Error("NotImplemented", nil, "penstock does not implement UploadPartCopy")
+		}
+		return s.uploadPart(w, r, bucket, key)
+	case uploadID && r.Method == http.MethodPost:
+		return s.completeUpload(w, r, bucket, key)
+	case uploadID && r.Method == http.MethodDelete:
+		return s.abortUpload(w, r, bucket, key)
+	case uploads || uploadID:
+		return s3Error("NotImplemented", nil, "penstock does not implement this multipart operation (ListParts)")
 	}
 	switch r.Method {
 	case http.MethodPut:
