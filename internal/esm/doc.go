@@ -44,8 +44,9 @@
 //
 // # Choices AWS does not document (UNCONFIRMED)
 //
-//   - Retry backoff: 1 s doubling to 10 s (Options.RetryBackoff); throttles
-//     and invocation errors use the same schedule without spending attempts.
+//   - Retry backoff: 1 s doubling to 10 s (Options.RetryBackoff), also for
+//     invocation errors; throttles back off 50 ms doubling to the same cap.
+//     Neither throttles nor invocation errors spend attempts.
 //   - Bisect: on a function error, a batch of more than one record is split
 //     at once (no retry of the whole first), older half first; each half
 //     starts a fresh retry budget, so a lone poison record gets

@@ -39,6 +39,15 @@ func (p policy) backoff(n int) time.Duration {
 	return min(d, p.BackoffMax)
 }
 
+// throttleBackoff is the delay after the nth consecutive throttle: shorter
+// than the error backoff (a free execution environment is usually a
+// moment away), 50 ms doubling, capped like retries. UNCONFIRMED.
+func (p policy) throttleBackoff(n int) time.Duration {
+	q := p
+	q.BackoffBase = min(p.BackoffBase, 50*time.Millisecond)
+	return q.backoff(n)
+}
+
 // actKind says what the lane must do.
 type actKind int
 
@@ -175,7 +184,7 @@ func (f *fate) result(o outcome, now time.Time) *action {
 		return nil
 	case outThrottled:
 		s.throttles++
-		f.notBefore = now.Add(f.p.backoff(s.throttles))
+		f.notBefore = now.Add(f.p.throttleBackoff(s.throttles))
 		return nil
 	case outPartial:
 		if o.FailedAt > 0 && o.FailedAt < len(s.recs) {

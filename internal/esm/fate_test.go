@@ -159,6 +159,16 @@ func TestFateAgeSplitsHead(t *testing.T) {
 	}
 }
 
+func TestThrottleBackoff(t *testing.T) {
+	p := policy{BackoffBase: time.Second, BackoffMax: 10 * time.Second}
+	if got := p.throttleBackoff(1); got != 50*time.Millisecond {
+		t.Errorf("throttleBackoff(1) = %v, want 50ms", got)
+	}
+	if got := p.throttleBackoff(20); got != 10*time.Second {
+		t.Errorf("throttleBackoff(20) = %v, want the 10s cap", got)
+	}
+}
+
 func TestBackoff(t *testing.T) {
 	p := policy{BackoffBase: time.Second, BackoffMax: 10 * time.Second}
 	want := []time.Duration{0, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second}
