@@ -624,19 +624,29 @@ func TestVersionsHaveTheirOwnPools(t *testing.T) {
 	if a2.PID != a.PID || b2.PID != b.PID || r1.Cold || r2.Cold {
 		t.Fatalf("versions did not stay warm: $LATEST %d→%d, 1 %d→%d", a.PID, a2.PID, b.PID, b2.PID)
 	}
-	// Spec.Concurrency counts environments over all versions.
+	// Spec.Concurrency counts executions over all versions: with 1, an
+	// idle environment of the other version makes room.
+	latest.Concurrency, v1.Concurrency = 1, 1
+	v1.Revision = "published-1b" // v1 needs a new environment; $LATEST's is idle
+	invokeInfo(t, m, v1, InvokeOptions{})
+	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error { return gone(a.PID) })
 	latest.Concurrency, v1.Concurrency = 2, 2
-	errc := make(chan error, 1)
-	go func() {
-		_, err := m.Invoke(context.Background(), latest, []byte(`{"action":"sleep","sleepMs":300}`), InvokeOptions{RequestID: "v-busy"})
-		errc <- err
-	}()
-	logs.waitLine(t, "START RequestId: v-busy")
-	if _, err := m.Invoke(t.Context(), latest, []byte(`{"action":"sleep","sleepMs":1}`), InvokeOptions{}); !errors.Is(err, ErrThrottled) {
-		t.Errorf("third environment of a function with concurrency 2: err = %v, want ErrThrottled", err)
+	errc := make(chan error, 2)
+	for i, fn := range []*Spec{latest, v1} {
+		go func() {
+			_, err := m.Invoke(context.Background(), fn, []byte(`{"action":"sleep","sleepMs":300}`), InvokeOptions{RequestID: fmt.Sprint("v-busy-", i)})
+			errc <- err
+		}()
 	}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
+	logs.waitLine(t, "START RequestId: v-busy-0")
+	logs.waitLine(t, "START RequestId: v-busy-1")
+	if _, err := m.Invoke(t.Context(), latest, []byte(`{"action":"ping"}`), InvokeOptions{}); !errors.Is(err, ErrThrottled) {
+		t.Errorf("third execution of a function with concurrency 2: err = %v, want ErrThrottled", err)
+	}
+	for range 2 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -286,12 +286,19 @@ func (m *Manager) acquire(fn *Spec, k kind) (e *env, cold bool, err error) {
 		limit = fn.Concurrency
 	}
 	if m.perFn[fn.Name] >= limit {
-		m.mu.Unlock()
-		m.stopAll(retired)
-		return nil, false, ErrThrottled
+		// Concurrency counts executions: an idle environment of another
+		// version of the function makes room.
+		victim := m.lruIdleLocked(func(e *env) bool { return e.pool.name == fn.Name })
+		if victim == nil {
+			m.mu.Unlock()
+			m.stopAll(retired)
+			return nil, false, ErrThrottled
+		}
+		m.removeLocked(victim)
+		retired = append(retired, victim)
 	}
 	if len(m.envs) >= m.maxEnv {
-		victim := m.lruIdleLocked()
+		victim := m.lruIdleLocked(nil)
 		if victim == nil {
 			m.mu.Unlock()
 			m.stopAll(retired)
@@ -327,12 +334,12 @@ func (m *Manager) stopAll(es []*env) {
 	}
 }
 
-// lruIdleLocked returns the least recently used idle environment of any
-// function. m.mu must be held.
-func (m *Manager) lruIdleLocked() *env {
+// lruIdleLocked returns the least recently used idle environment that
+// matches (nil = any). m.mu must be held.
+func (m *Manager) lruIdleLocked(match func(*env) bool) *env {
 	var v *env
 	for e := range m.envs {
-		if !e.busy && (v == nil || e.lastUsed.Before(v.lastUsed)) {
+		if !e.busy && (match == nil || match(e)) && (v == nil || e.lastUsed.Before(v.lastUsed)) {
 			v = e
 		}
 	}
