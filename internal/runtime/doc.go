@@ -55,8 +55,10 @@
 //     does for synchronous invokes over reserved concurrency. An
 //     environment counts as free the moment its answer arrives, so
 //     back-to-back invokes with concurrency 1 never throttle.
-//   - MaxEnvironments reached: the least recently used idle environment of
-//     another function is stopped to make room.
+//   - Caps count executions, not processes: at a function's cap an idle
+//     environment of another version of it, at MaxEnvironments the least
+//     recently used idle environment of any function, is stopped to make
+//     room.
 //   - Init is limited to 10 s (AWS's on-demand limit); past it the invoke
 //     fails with Sandbox.Timedout ("Task timed out after 10.00 seconds")
 //     instead of AWS's re-init inside the invoke. The function timeout
