@@ -69,8 +69,10 @@
 //     naming that account (matches the recorded CBOR error).
 //   - PutRecords total: AWS's current 10 MiB (data + partition keys), above
 //     which the request fails with InvalidArgumentException "Records size
-//     exceeds 10 MB limit". Record data: 1 MiB (the default
-//     MaxRecordSizeInKiB), larger is a ValidationException.
+//     exceeds 10 MB limit". Record data: the stream's MaxRecordSizeInKiB
+//     (default 1 MiB, settable to 10 MiB at creation or with
+//     UpdateMaxRecordSize); larger is a ValidationException whose limit is
+//     the stream's (1048576 by default).
 //   - CreateStream without ShardCount gives 4 shards in either mode
 //     (recorded for PROVISIONED); ON_DEMAND streams never scale themselves.
 //   - UpdateShardCount limits (over double / below half the open count) are

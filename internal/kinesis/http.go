@@ -46,6 +46,7 @@ func (s *Service) handlers() map[string]handler {
 		"UntagResource":                 s.untagResource,
 		"ListTagsForResource":           s.listTagsForResource,
 		"UpdateStreamMode":              s.updateStreamMode,
+		"UpdateMaxRecordSize":           s.updateMaxRecordSize,
 		"DescribeLimits":                s.describeLimits,
 	}
 }

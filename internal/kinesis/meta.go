@@ -109,6 +109,13 @@ func (m *streamMeta) openShards() []*shardMeta {
 	return out
 }
 
+func (m *streamMeta) recordKiB() int {
+	if m.MaxRecordKiB == 0 {
+		return defaultRecordKiB
+	}
+	return m.MaxRecordKiB
+}
+
 func (m *streamMeta) retention() time.Duration {
 	return time.Duration(m.RetentionHours) * time.Hour
 }

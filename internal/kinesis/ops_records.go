@@ -13,7 +13,7 @@ import (
 )
 
 const (
-	maxRecordData    = 1 << 20  // default MaxRecordSizeInKiB 1024
+	defaultRecordKiB = 1024     // MaxRecordSizeInKiB of streams that never set it
 	maxPutRecords    = 500      // records per PutRecords
 	maxPutRecordsLen = 10 << 20 // bytes per PutRecords (AWS's current 10 MiB)
 	maxGetRecords    = 10000
@@ -50,9 +50,10 @@ func (s *Service) appendErr(m *streamMeta, err error) error {
 func (s *Service) putRecord(ctx context.Context, r *reader) (any, error) {
 	var v validator
 	ref := readStreamRef(r, &v)
+	limit := s.recordLimit(ctx, ref)
 	data, hasData := r.blob("Data")
-	if v.required("data", hasData) && len(data) > maxRecordData {
-		v.add(blobValue(len(data)), "data", fmt.Sprintf("Member must have length less than or equal to %d", maxRecordData))
+	if v.required("data", hasData) && len(data) > limit {
+		v.add(blobValue(len(data)), "data", fmt.Sprintf("Member must have length less than or equal to %d", limit))
 	}
 	pk := r.str("PartitionKey")
 	v.str("partitionKey", pk, true, 1, 256, nil)
@@ -96,6 +97,26 @@ func (s *Service) putRecord(ctx context.Context, r *reader) (any, error) {
 	return map[string]any{"ShardId": sh.id(), "SequenceNumber": SequenceNumber(sh.Index, seq)}, nil
 }
 
+// recordLimit is the largest record data the named stream accepts: its
+// MaxRecordSizeInKiB (1 MiB unless set, at most 10 MiB). A stream that does
+// not resolve gets the default; the request then fails on the stream.
+func (s *Service) recordLimit(ctx context.Context, ref streamRef) int {
+	if ref.name == nil && ref.arn == nil {
+		return defaultRecordKiB << 10
+	}
+	if ref.name != nil && !reStreamName.MatchString(*ref.name) {
+		return defaultRecordKiB << 10
+	}
+	if ref.arn != nil && !reStreamARN.MatchString(*ref.arn) {
+		return defaultRecordKiB << 10
+	}
+	m, err := s.lookup(ctx, ref)
+	if err != nil {
+		return defaultRecordKiB << 10
+	}
+	return m.recordKiB() << 10
+}
+
 type putEntry struct {
 	data []byte
 	pk   string
@@ -105,6 +126,7 @@ type putEntry struct {
 func (s *Service) putRecords(ctx context.Context, r *reader) (any, error) {
 	var v validator
 	ref := readStreamRef(r, &v)
+	limit := s.recordLimit(ctx, ref)
 	list, hasList := r.list("Records")
 	entries := make([]putEntry, 0, len(list))
 	if v.required("records", hasList) {
@@ -118,8 +140,8 @@ func (s *Service) putRecords(ctx context.Context, r *reader) (any, error) {
 			er := r.sub(e)
 			path := fmt.Sprintf("records.%d.member.", i+1)
 			data, hasData := er.blob("Data")
-			if v.required(path+"data", hasData) && len(data) > maxRecordData {
-				v.add(blobValue(len(data)), path+"data", fmt.Sprintf("Member must have length less than or equal to %d", maxRecordData))
+			if v.required(path+"data", hasData) && len(data) > limit {
+				v.add(blobValue(len(data)), path+"data", fmt.Sprintf("Member must have length less than or equal to %d", limit))
 			}
 			ehk := er.str("ExplicitHashKey")
 			v.str(path+"explicitHashKey", ehk, false, 0, 0, reHashKey)

@@ -202,10 +202,7 @@ func (s *Service) describeStreamSummary(ctx context.Context, r *reader) (any, er
 	if err != nil {
 		return nil, err
 	}
-	maxKiB := m.MaxRecordKiB
-	if maxKiB == 0 {
-		maxKiB = 1024
-	}
+	maxKiB := m.recordKiB()
 	return map[string]any{"StreamDescriptionSummary": map[string]any{
 		"StreamName":              m.Name,
 		"StreamARN":               s.arn(m.Name),
@@ -424,4 +421,27 @@ func (ref streamRef) nameOr() *string {
 		return ref.name
 	}
 	return ref.arn
+}
+
+func (s *Service) updateMaxRecordSize(ctx context.Context, r *reader) (any, error) {
+	var v validator
+	ref := readStreamRef(r, &v)
+	kib := r.integer("MaxRecordSizeInKiB")
+	v.integer("maxRecordSizeInKiB", kib, true, i64(1024), i64(10240))
+	if err := check(r, &v); err != nil {
+		return nil, err
+	}
+	m, err := s.lookup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.reg.update(ctx, m.Name, func(m *streamMeta) error {
+		if m.Status != statusActive {
+			return errNotActive(m.Name, s.o.AccountID, m.Status)
+		}
+		m.MaxRecordKiB = int(*kib)
+		s.enterUpdating(m)
+		return nil
+	})
+	return nil, err
 }

@@ -421,3 +421,80 @@ func TestSequenceNumbers(t *testing.T) {
 		t.Fatalf("ParseStreamARN: %s %s %s %v", r, a, n, err)
 	}
 }
+
+func TestMaxRecordSize(t *testing.T) {
+	c, _ := start(t, nil)
+	ctx := t.Context()
+	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("large"), ShardCount: aws.Int32(1), MaxRecordSizeInKiB: aws.Int32(2048)}); err != nil {
+		t.Fatal(err)
+	}
+	createStream(t, c, "small", 1)
+	rec := make([]byte, 1536<<10)
+	rec[len(rec)-1] = 7
+	if _, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("large"), PartitionKey: aws.String("k"), Data: rec}); err != nil {
+		t.Fatalf("1.5 MiB into a 2 MiB stream: %v", err)
+	}
+	recs, _ := readAll(t, c, iter(t, c, "large", "shardId-000000000000", types.ShardIteratorTypeTrimHorizon, nil))
+	if len(recs) != 1 || !bytes.Equal(recs[0].Data, rec) {
+		t.Fatalf("large record round trip: %d records", len(recs))
+	}
+	sum, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("large")})
+	if err != nil || *sum.StreamDescriptionSummary.MaxRecordSizeInKiB != 2048 {
+		t.Fatalf("summary: %v", err)
+	}
+	_, err = c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("small"), PartitionKey: aws.String("k"), Data: rec})
+	apiError(t, err, "ValidationException", "1 validation error detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=1572864 cap=1572864]' at 'data' failed to satisfy constraint: Member must have length less than or equal to 1048576")
+	if _, err := c.UpdateMaxRecordSize(ctx, &kinesis.UpdateMaxRecordSizeInput{StreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/large"), MaxRecordSizeInKiB: aws.Int32(1024)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("large"), PartitionKey: aws.String("k"), Data: rec})
+	apiError(t, err, "ValidationException", "")
+	_, err = c.UpdateMaxRecordSize(ctx, &kinesis.UpdateMaxRecordSizeInput{StreamARN: aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/large"), MaxRecordSizeInKiB: aws.Int32(10241)})
+	apiError(t, err, "ValidationException", "1 validation error detected: Value '10241' at 'maxRecordSizeInKiB' failed to satisfy constraint: Member must have value less than or equal to 10240")
+	// A PutRecords of nearly 10 MiB (nine 1 MiB records) is one request.
+	nine := make([]types.PutRecordsRequestEntry, 9)
+	for i := range nine {
+		nine[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String(fmt.Sprint(i)), Data: make([]byte, 1<<20)}
+	}
+	out, err := c.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("small"), Records: nine})
+	if err != nil || *out.FailedRecordCount != 0 {
+		t.Fatalf("nine 1 MiB records: %v", err)
+	}
+}
+
+func TestGetRecords_MillisBehindLatestAndPaging(t *testing.T) {
+	c, _ := start(t, nil)
+	createStream(t, c, "m", 1)
+	ctx := t.Context()
+	put(t, c, "m", "k", "first")
+	// Records a measurable time apart: wait until the clock moved on.
+	start := time.Now()
+	for time.Since(start) < 20*time.Millisecond {
+		put(t, c, "m", "k", "filler")
+	}
+	put(t, c, "m", "k", "last")
+	out, err := c.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: aws.String(iter(t, c, "m", "shardId-000000000000", types.ShardIteratorTypeTrimHorizon, nil)), Limit: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Records) != 1 || *out.MillisBehindLatest < 15 {
+		t.Fatalf("behind the tip: %d records, MillisBehindLatest %d", len(out.Records), *out.MillisBehindLatest)
+	}
+	// DescribeStream pages shards with Limit / ExclusiveStartShardId.
+	createStream(t, c, "many", 5)
+	d, err := c.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("many"), Limit: aws.Int32(2)})
+	if err != nil || len(d.StreamDescription.Shards) != 2 || !*d.StreamDescription.HasMoreShards {
+		t.Fatalf("page 1: %v", err)
+	}
+	d, err = c.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("many"), ExclusiveStartShardId: aws.String("shardId-000000000002")})
+	if err != nil || len(d.StreamDescription.Shards) != 2 || *d.StreamDescription.Shards[0].ShardId != "shardId-000000000003" || *d.StreamDescription.HasMoreShards {
+		t.Fatalf("after shard 2: %v", err)
+	}
+	// ON_DEMAND streams start with 4 shards.
+	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("od"), StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(shards(t, c, "od")); n != 4 {
+		t.Fatalf("on-demand stream has %d shards", n)
+	}
+}
