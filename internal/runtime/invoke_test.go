@@ -265,6 +265,8 @@ func TestInvoke_InitErrors(t *testing.T) {
 	}{
 		{"node/module-missing", "nodejs20.x", "nothere.handler", abs("testdata/node/behaviors"), nil,
 			"Runtime.ImportModuleError", "Error: Cannot find module 'nothere'"},
+		{"node/dependency-missing", "nodejs20.x", "index.handler", abs("testdata/node/baddep"), nil,
+			"Runtime.ImportModuleError", "Error: Cannot find module 'some-package-that-is-not-installed'"},
 		{"node/handler-missing", "nodejs22.x", "index.nope", abs("testdata/node/behaviors"), nil,
 			"Runtime.HandlerNotFound", "index.nope is undefined or not exported"},
 		{"node/not-a-function", "nodejs18.x", "index.notAFunction", abs("testdata/node/behaviors"), nil,

@@ -210,14 +210,7 @@ async function loadModule(root, moduleName) {
       }
     }
   }
-  try {
-    return require(require.resolve(moduleName, { paths: [root] }));
-  } catch (e) {
-    if (e && e.code === 'MODULE_NOT_FOUND') {
-      throw new RuntimeError('Runtime.ImportModuleError', `Error: Cannot find module '${moduleName}'\nRequire stack:\n- ${__filename}`);
-    }
-    throw e;
-  }
+  return require(require.resolve(moduleName, { paths: [root] }));
 }
 
 async function loadHandler(root, handlerString) {
@@ -230,6 +223,10 @@ async function loadHandler(root, handlerString) {
   try {
     mod = await loadModule(root, moduleName);
   } catch (e) {
+    // The module, or one it requires, is missing (AWS: Runtime.ImportModuleError).
+    if (e && (e.code === 'MODULE_NOT_FOUND' || e.code === 'ERR_MODULE_NOT_FOUND')) {
+      throw new RuntimeError('Runtime.ImportModuleError', `Error: ${e.message}`);
+    }
     if (e instanceof SyntaxError) throw new RuntimeError('Runtime.UserCodeSyntaxError', `${e.name}: ${e.message}`);
     throw e;
   }
