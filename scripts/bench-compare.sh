@@ -9,6 +9,7 @@
 #   scripts/bench-compare.sh
 #   RUNS=5 RECORDS=200000 PRODUCERS=8 SHARDS=8 scripts/bench-compare.sh
 #   JETSTREAM=0 scripts/bench-compare.sh        # skip the storage benchmarks
+#   SERVER_FLAGS="--durability fast" scripts/bench-compare.sh
 #
 # Every number is the median over RUNS runs. Timings vary with what else the
 # machine runs: compare columns of one invocation, not across invocations.
@@ -28,7 +29,8 @@ command -v python3 >/dev/null || ps_fail "python3 is needed to read the JSON rep
 ps_node_install
 ps_build
 unset PENSTOCK_URL
-ps_start
+read -r -a server_flags <<<"${SERVER_FLAGS:-}"
+ps_start "${server_flags[@]}"
 
 KL_PORT=$(ps_free_port)
 KL_URL=http://127.0.0.1:$KL_PORT
@@ -94,7 +96,7 @@ w = [max(len(r[i]) for r in rows + [("metric (median)", "penstock", "kinesalite"
 def line(r):
     print("  ".join([r[0].ljust(w[0])] + [c.rjust(w[i]) for i, c in enumerate(r[1:], 1)]))
 print()
-print("== Kinesis API: penstock (durability always) vs kinesalite (in memory)")
+print("== Kinesis API: penstock (" + (os.environ.get("SERVER_FLAGS") or "defaults: durability always") + ") vs kinesalite (in memory)")
 line(("metric (median)", "penstock", "kinesalite", "penstock/kinesalite"))
 for r in rows:
     line(r)
