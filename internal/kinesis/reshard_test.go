@@ -204,3 +204,89 @@ func bigOf(s string) *big.Int {
 	n, _ := new(big.Int).SetString(s, 10)
 	return n
 }
+
+// Writers racing a split: every acknowledged record is in the shard its
+// answer named, at or below a closed shard's EndingSequenceNumber, and
+// readable there.
+func TestReshard_WritesRacingSplit(t *testing.T) {
+	c, _ := start(t, nil)
+	createStream(t, c, "race", 1)
+	ctx := t.Context()
+	type ack struct{ shard, seq, data string }
+	acks := make(chan ack)
+	stop := make(chan struct{})
+	done := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			for i := 0; ; i++ {
+				data := fmt.Sprintf("w%d-%d", w, i)
+				out, err := c.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("race"), PartitionKey: aws.String(data), Data: []byte(data)})
+				if err != nil {
+					done <- err
+					return
+				}
+				select {
+				case acks <- ack{*out.ShardId, *out.SequenceNumber, data}:
+				case <-stop:
+					done <- nil
+					return
+				}
+			}
+		}()
+	}
+	// Collect writes while they flow, split, collect more.
+	var got []ack
+	for len(got) < 50 {
+		got = append(got, <-acks)
+	}
+	split := make(chan error, 1)
+	go func() {
+		_, err := c.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("race"), ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String("170141183460469231731687303715884105728")})
+		split <- err
+	}()
+	splitDone := false
+	for !splitDone || len(got) < 150 {
+		select {
+		case a := <-acks:
+			got = append(got, a)
+		case err := <-split:
+			if err != nil {
+				t.Fatal(err)
+			}
+			splitDone = true
+		}
+	}
+	close(stop)
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := byID(shards(t, c, "race"))
+	stored := map[string]map[string]string{} // shard -> seq -> data
+	for id := range all {
+		recs, res := readAll(t, c, iter(t, c, "race", id, types.ShardIteratorTypeTrimHorizon, nil))
+		for res.NextShardIterator != nil && len(res.Records) > 0 {
+			more, r := readAll(t, c, *res.NextShardIterator)
+			recs, res = append(recs, more...), r
+		}
+		stored[id] = map[string]string{}
+		for _, r := range recs {
+			stored[id][*r.SequenceNumber] = string(r.Data)
+		}
+	}
+	end := *all["shardId-000000000000"].SequenceNumberRange.EndingSequenceNumber
+	n := 0
+	for _, a := range got {
+		n++
+		if got := stored[a.shard][a.seq]; got != a.data {
+			t.Fatalf("acknowledged %s at %s/%s, stored %q", a.data, a.shard, a.seq, got)
+		}
+		if a.shard == "shardId-000000000000" && a.seq > end {
+			t.Fatalf("record %s in the closed shard above its end %s", a.seq, end)
+		}
+	}
+	if n < 150 || len(stored["shardId-000000000001"])+len(stored["shardId-000000000002"]) == 0 {
+		t.Fatalf("%d acks; children hold %d+%d records", n, len(stored["shardId-000000000001"]), len(stored["shardId-000000000002"]))
+	}
+}
