@@ -13,6 +13,7 @@
 //     CacheDir/<sha256 hex> (atomic rename of a temp dir, a marker file
 //     tells a complete unpack) and reuses it; a node that did not take the
 //     upload fetches it from the object store on first invoke.
+//   - Event invocations: the work-queue stream LAMBDA_async (see Invoke).
 //   - Logs: the runtime's LogSink is Logs, which publishes each line to the
 //     stream LAMBDA_logs on subject lambda.logs.<function> (MaxAge 7 days,
 //     MaxBytes 1 GiB, oldest discarded). GET /_penstock/logs/{function}
@@ -33,9 +34,14 @@
 //
 // RequestResponse runs through runtime.Manager.Invoke; function errors are
 // 200 responses with X-Amz-Function-Error. Event invocations are checked,
-// answered 202 and queued in a bounded in-memory queue run by Run's workers
-// (throttled ones are retried with backoff for up to 6 hours, function
-// errors twice after one and two minutes). DryRun
+// answered 202 and published to the JetStream work queue LAMBDA_async
+// (subject lambda.async.<function>, MaxAge 6 h = AWS's maximum event age,
+// 1 GiB), which Run's workers consume through one durable consumer: they
+// survive restarts and any node may run them. Throttled ones are retried
+// with backoff (NAK with delay); a function error is retried twice, after
+// one and two minutes, by publishing the next attempt with a not-before
+// time; an invocation cut short by shutdown is NAKed and runs again
+// (at least once). DryRun
 // checks the function and answers 204. Reserved concurrency 0 throttles
 // before the runtime is called; any other reservation is Spec.Concurrency.
 //
@@ -46,12 +52,10 @@
 //     transition here takes milliseconds and callers (the mapping engine,
 //     scripts that skip `aws lambda wait function-active-v2`) would only
 //     retry.
-//   - Event invocations are not durable: the queue is in memory and is
-//     lost if the process stops; a full queue (1000) is
-//     TooManyRequestsException (AWS queues durably). A function error is
-//     retried twice, after one and two minutes (AWS's defaults, same request
-//     id); there is no event invoke config to change that, and no
-//     destinations.
+//   - A full Event queue (1 GiB) is TooManyRequestsException (AWS's queue
+//     has no documented bound). A function error is retried twice, after
+//     one and two minutes (AWS's defaults, same request id); there is no
+//     event invoke config to change that, and no destinations.
 //   - The Event payload limit is 1048576 bytes (current model) and its
 //     message names the InvokeFunction operation.
 //   - Reserved concurrency 0 rejects Event invocations with 429 too.

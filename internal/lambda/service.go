@@ -32,9 +32,9 @@ type Options struct {
 	// (the same one given to the runtime as its LogSink). nil opens it.
 	// The service's Run runs its writer.
 	Logs *Logs
-	// AsyncQueue bounds queued Event invocations (0 = 1000); AsyncWorkers is
-	// how many run at once (0 = 16).
-	AsyncQueue, AsyncWorkers int
+	// AsyncWorkers is how many Event invocations this node runs at once
+	// (0 = 16).
+	AsyncWorkers int
 	// AsyncRetryDelays are the waits before retrying an Event invocation
 	// that returned a function error; nil = AWS's one and two minutes.
 	AsyncRetryDelays []time.Duration
@@ -53,8 +53,8 @@ type Service struct {
 	code    *codeCache
 	logs    *Logs
 
-	activate    chan string   // function names with pending state work
-	async       chan asyncJob // queued Event invocations
+	activate    chan string // function names with pending state work
+	async       *asyncQueue // queued Event invocations (JetStream)
 	workers     int
 	retryDelays []time.Duration
 
@@ -93,10 +93,11 @@ func New(ctx context.Context, o Options) (*Service, error) {
 			return nil, err
 		}
 	}
-	q, n := o.AsyncQueue, o.AsyncWorkers
-	if q <= 0 {
-		q = 1000
+	aq, err := openAsyncQueue(ctx, o.Store)
+	if err != nil {
+		return nil, err
 	}
+	n := o.AsyncWorkers
 	if n <= 0 {
 		n = 16
 	}
@@ -108,7 +109,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		rt: o.Runtime, region: o.Region, account: o.AccountID, log: log,
 		kv: kv, cache: newRecordCache(), code: cache, logs: logs,
 		activate:    make(chan string, 1024),
-		async:       make(chan asyncJob, q),
+		async:       aq,
 		workers:     n,
 		retryDelays: retry,
 		waiters:     map[string][]chan struct{}{},
@@ -122,9 +123,7 @@ func (s *Service) Run(ctx context.Context) error {
 	g.Go(func() error { return s.runActivator(ctx) })
 	g.Go(func() error { return s.logs.Run(ctx) })
 	g.Go(func() error { return s.runWatcher(ctx) })
-	for range s.workers {
-		g.Go(func() error { s.runAsync(ctx); return nil })
-	}
+	g.Go(func() error { return s.runAsync(ctx) })
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil
