@@ -58,7 +58,8 @@
 //     event invoke config to change that, and no destinations.
 //   - The Event payload limit is 1048576 bytes (current model) and its
 //     message names the InvokeFunction operation.
-//   - Reserved concurrency 0 rejects Event invocations with 429 too.
+//   - With reserved concurrency 0, Event invocations are accepted (202)
+//     and then throttled and retried until they are 6 hours old.
 //   - Only $LATEST exists: Publish is refused (InvalidParameterValueException),
 //     other qualifiers are ResourceNotFoundException.
 //   - Code from S3 (S3Bucket/S3Key), container images and layers are refused
