@@ -14,9 +14,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -25,6 +25,7 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/penstock/penstock/internal/esm"
 	"github.com/penstock/penstock/internal/server"
 	"github.com/penstock/penstock/internal/storage"
 )
@@ -50,12 +51,17 @@ func runBenchE2E(ctx context.Context, args []string, e env) error {
 		shards     = fs.Int("shards", 4, "shards of the stream")
 		dataDir    = fs.String("data-dir", "", "data directory of the in-process server (default: a temp dir)")
 		durability = fs.String("durability", storage.DurabilityAlways, "in-process storage durability: always or fast")
+		endpoint   = fs.String("endpoint", "", "run against this penstock (on this machine: the function is this binary) instead of an in-process server")
 		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile of each drain phase to <file>-<batch size>")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *asFunction {
+		if out := e.getenv("PENSTOCK_BENCH_OUT"); out != "" {
+			lambda.StartWithOptions(reportingHandler(out), lambda.WithContext(ctx))
+			return nil
+		}
 		lambda.StartWithOptions(func(ctx context.Context, ev struct{}) (struct{}, error) { return struct{}{}, nil }, lambda.WithContext(ctx))
 		return nil
 	}
@@ -66,6 +72,16 @@ func runBenchE2E(ctx context.Context, args []string, e env) error {
 			return fmt.Errorf("bench e2e: bad batch size %q", s)
 		}
 		sizes = append(sizes, n)
+	}
+	if *endpoint != "" {
+		out, err := os.CreateTemp("", "penstock-bench-e2e-*.log")
+		if err != nil {
+			return err
+		}
+		out.Close()
+		defer os.Remove(out.Name())
+		b := &e2eBench{url: *endpoint, region: "us-east-1", shards: *shards, e: e, out: out.Name()}
+		return b.run(ctx, sizes, *rate, *duration, *drain)
 	}
 	dir := *dataDir
 	if dir == "" {
@@ -89,37 +105,48 @@ func runBenchE2E(ctx context.Context, args []string, e env) error {
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(sctx) }()
 	defer func() { stop(); <-done }()
-	b := &e2eBench{srv: srv, shards: *shards, e: e, profile: *cpuProfile}
+	b := &e2eBench{url: srv.URL(), region: srv.Config().Region, engine: srv.Mappings(), shards: *shards, e: e, profile: *cpuProfile}
+	return b.run(ctx, sizes, *rate, *duration, *drain)
+}
+
+func (b *e2eBench) run(ctx context.Context, sizes []int, rate int, duration time.Duration, drain int) error {
+	e := b.e
 	if err := b.init(ctx); err != nil {
 		return fmt.Errorf("bench e2e: %w", err)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "batch size\trate/s\trecords\tp50\tp99\tmax\tdrained\tdrain records/s\t\n")
+	if b.engine == nil {
+		fmt.Fprintln(e.stderr, "latency measured in the function: handler start − approximateArrivalTimestamp (millisecond resolution)")
+	}
+	const row = "%10v %7v %8v %11v %11v %11v %8v %16v\n"
+	fmt.Fprintf(e.stdout, row, "batch size", "rate/s", "records", "p50", "p99", "max", "drained", "drain records/s")
 	for i, size := range sizes {
-		lat, err := b.latency(ctx, fmt.Sprintf("lat-%d", i), size, *rate, *duration)
+		lat, err := b.latency(ctx, fmt.Sprintf("lat-%d-%d", i, time.Now().UnixNano()), size, rate, duration)
 		if err != nil {
 			return fmt.Errorf("bench e2e: latency at batch size %d: %w", size, err)
 		}
-		n := *drain
+		n := drain
 		if size == 1 {
 			n = max(n/10, 1)
 		}
-		rps, err := b.drain(ctx, fmt.Sprintf("drain-%d", i), size, n)
+		rps, err := b.drain(ctx, fmt.Sprintf("drain-%d-%d", i, time.Now().UnixNano()), size, n)
 		if err != nil {
 			return fmt.Errorf("bench e2e: drain at batch size %d: %w", size, err)
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%s\t%d\t%.0f\t\n", size, *rate, lat.n, fmtMs(lat.p50), fmtMs(lat.p99), fmtMs(lat.max), n, rps)
-		_ = tw.Flush()
+		fmt.Fprintf(e.stdout, row, size, rate, lat.n, fmtMs(lat.p50), fmtMs(lat.p99), fmtMs(lat.max), n, fmt.Sprintf("%.0f", rps))
 	}
-	return tw.Flush()
+	return nil
 }
 
 func fmtMs(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d.Microseconds())/1000) }
 
 type e2eBench struct {
-	srv    *server.Server
-	shards int
-	e      env
+	url, region string
+	engine      *esm.Engine // nil with --endpoint: the function reports to out
+	out         string
+	streams     map[string]string // mapping UUID -> stream name (--endpoint)
+	fn          string            // the function's name
+	shards      int
+	e           env
 	// profile: CPU profile of each drain phase to <profile>-<batch size>.
 	profile string
 	k       *kinesis.Client
@@ -131,25 +158,20 @@ type e2eBench struct {
 }
 
 func (b *e2eBench) init(ctx context.Context) error {
-	cfg := aws.Config{Region: b.srv.Config().Region, BaseEndpoint: aws.String(b.srv.URL()),
+	cfg := aws.Config{Region: b.region, BaseEndpoint: aws.String(b.url),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDBENCH", "secret", "")}
 	b.k = kinesis.NewFromConfig(cfg)
 	b.l = awslambda.NewFromConfig(cfg)
 	b.samples = map[string][]time.Duration{}
 	b.counts = map[string]*atomic.Int64{}
-	b.srv.Mappings().SetObserver(func(uuid string, start time.Time, arrivals []time.Time) {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		if c := b.counts[uuid]; c != nil {
-			c.Add(int64(len(arrivals)))
-		}
-		if s, ok := b.samples[uuid]; ok {
-			for _, a := range arrivals {
-				s = append(s, start.Sub(a))
-			}
-			b.samples[uuid] = s
-		}
-	})
+	b.streams = map[string]string{}
+	b.fn = fmt.Sprintf("bench-noop-%d", time.Now().UnixNano())
+	var env *ltypes.Environment
+	if b.engine == nil {
+		env = &ltypes.Environment{Variables: map[string]string{"PENSTOCK_BENCH_OUT": b.out}}
+	} else {
+		b.engine.SetObserver(b.observe)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -168,11 +190,26 @@ func (b *e2eBench) init(ctx context.Context) error {
 		return err
 	}
 	_, err = b.l.CreateFunction(ctx, &awslambda.CreateFunctionInput{
-		FunctionName: aws.String("bench-noop"), Runtime: ltypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		FunctionName: aws.String(b.fn), Runtime: ltypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
 		Role: aws.String("arn:aws:iam::000000000000:role/bench"), Code: &ltypes.FunctionCode{ZipFile: buf.Bytes()},
-		MemorySize: aws.Int32(128), Timeout: aws.Int32(60),
+		MemorySize: aws.Int32(128), Timeout: aws.Int32(60), Environment: env,
 	})
 	return err
+}
+
+// observe is the engine's invoke observer (in-process mode).
+func (b *e2eBench) observe(uuid string, start time.Time, arrivals []time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if c := b.counts[uuid]; c != nil {
+		c.Add(int64(len(arrivals)))
+	}
+	if s, ok := b.samples[uuid]; ok {
+		for _, a := range arrivals {
+			s = append(s, start.Sub(a))
+		}
+		b.samples[uuid] = s
+	}
 }
 
 func (b *e2eBench) stream(ctx context.Context, name string) (string, error) {
@@ -195,7 +232,7 @@ func (b *e2eBench) stream(ctx context.Context, name string) (string, error) {
 // mapping creates the mapping and waits until it is Enabled.
 func (b *e2eBench) mapping(ctx context.Context, arn string, size int, sample bool) (string, error) {
 	out, err := b.l.CreateEventSourceMapping(ctx, &awslambda.CreateEventSourceMappingInput{
-		EventSourceArn: aws.String(arn), FunctionName: aws.String("bench-noop"),
+		EventSourceArn: aws.String(arn), FunctionName: aws.String(b.fn),
 		StartingPosition: ltypes.EventSourcePositionTrimHorizon, BatchSize: aws.Int32(int32(size)),
 	})
 	if err != nil {
@@ -203,6 +240,7 @@ func (b *e2eBench) mapping(ctx context.Context, arn string, size int, sample boo
 	}
 	id := *out.UUID
 	b.mu.Lock()
+	b.streams[id] = arn[strings.LastIndex(arn, "/")+1:]
 	b.counts[id] = &atomic.Int64{}
 	if sample {
 		b.samples[id] = make([]time.Duration, 0, 1<<16)
@@ -222,9 +260,71 @@ func (b *e2eBench) mapping(ctx context.Context, arn string, size int, sample boo
 }
 
 func (b *e2eBench) count(id string) int64 {
+	if b.engine == nil {
+		n, _ := b.reported(id)
+		return n
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.counts[id].Load()
+}
+
+// reported reads what the function wrote for the mapping's stream: records
+// invoked and per-record latencies (--endpoint mode).
+func (b *e2eBench) reported(id string) (int64, []time.Duration) {
+	b.mu.Lock()
+	stream := b.streams[id]
+	b.mu.Unlock()
+	data, err := os.ReadFile(b.out)
+	if err != nil {
+		return 0, nil
+	}
+	var n int64
+	var lat []time.Duration
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != stream {
+			continue
+		}
+		var c int64
+		fmt.Sscan(f[1], &c)
+		n += c
+		for _, x := range f[2:] {
+			var us int64
+			if _, err := fmt.Sscan(x, &us); err == nil {
+				lat = append(lat, time.Duration(us)*time.Microsecond)
+			}
+		}
+	}
+	return n, lat
+}
+
+// reportingHandler is the --endpoint function: per invoke it appends
+// "<stream> <records> <latency µs>..." to out, the latency being handler
+// start − approximateArrivalTimestamp (millisecond resolution).
+func reportingHandler(out string) func(context.Context, events.KinesisEvent) (struct{}, error) {
+	return func(ctx context.Context, ev events.KinesisEvent) (struct{}, error) {
+		start := time.Now()
+		if len(ev.Records) == 0 {
+			return struct{}{}, nil
+		}
+		arn := ev.Records[0].EventSourceArn
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "%s %d", arn[strings.LastIndex(arn, "/")+1:], len(ev.Records))
+		if len(ev.Records) <= 1000 {
+			for _, r := range ev.Records {
+				fmt.Fprintf(&sb, " %d", start.Sub(r.Kinesis.ApproximateArrivalTimestamp.Time).Microseconds())
+			}
+		}
+		sb.WriteByte('\n')
+		f, err := os.OpenFile(out, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer f.Close()
+		_, err = f.WriteString(sb.String())
+		return struct{}{}, err
+	}
 }
 
 func (b *e2eBench) waitCount(ctx context.Context, id string, n int64, timeout time.Duration) error {
@@ -307,6 +407,10 @@ func (b *e2eBench) latency(ctx context.Context, name string, size, rate int, d t
 	s := slices.Clone(b.samples[id])
 	delete(b.samples, id)
 	b.mu.Unlock()
+	if b.engine == nil {
+		_, s = b.reported(id)
+		s = s[min(len(s), b.shards*4):] // the warm-up records come first
+	}
 	if len(s) == 0 {
 		return latencies{}, errors.New("no samples")
 	}
@@ -376,7 +480,10 @@ func (b *e2eBench) drain(ctx context.Context, name string, size, n int) (float64
 
 // stats prints the mapping's counters to stderr.
 func (b *e2eBench) stats(id string) {
-	m := b.srv.Mappings().Metrics(id)
+	if b.engine == nil {
+		return
+	}
+	m := b.engine.Metrics(id)
 	if m == nil {
 		return
 	}
