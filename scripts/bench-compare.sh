@@ -11,7 +11,9 @@
 #   JETSTREAM=0 scripts/bench-compare.sh        # skip the storage benchmarks
 #   SERVER_FLAGS="--durability fast" scripts/bench-compare.sh
 #
-# Every number is the median over RUNS runs. Timings vary with what else the
+# Every number is the median over RUNS runs. "server CPU us/record" is the CPU
+# time (user+system, /proc) the server process spent per record during the
+# measured runs: less sensitive to a busy machine than records/s. Timings vary with what else the
 # machine runs: compare columns of one invocation, not across invocations.
 set -euo pipefail
 source "$(dirname "$0")/lib/penstock.sh"
@@ -31,12 +33,14 @@ ps_build
 unset PENSTOCK_URL
 read -r -a server_flags <<<"${SERVER_FLAGS:-}"
 ps_start "${server_flags[@]}"
+PS_SERVER_PID=${PS_PIDS[-1]}
 
 KL_PORT=$(ps_free_port)
 KL_URL=http://127.0.0.1:$KL_PORT
 node "$PS_ROOT/tools/node/node_modules/kinesalite/cli.js" --port "$KL_PORT" \
   --createStreamMs 50 --deleteStreamMs 50 --updateStreamMs 50 --shardLimit 1000 >"$PS_TMP/kinesalite.log" 2>&1 &
 PS_PIDS+=($!)
+KL_SERVER_PID=$!
 ANY_STATUS=1 ps_wait_http "$KL_URL/" 30 || ps_fail "kinesalite did not start on $KL_URL"
 ps_log "kinesalite up at $KL_URL (pid ${PS_PIDS[-1]})"
 
@@ -44,17 +48,18 @@ params=(--producers "$PRODUCERS" --records "$RECORDS" --record-size "$RECORD_SIZ
 echo "== parameters: ${params[*]}"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 for target in penstock kinesalite; do
-  url=$PS_URL
-  [ "$target" = kinesalite ] && url=$KL_URL
+  url=$PS_URL pid=$PS_SERVER_PID
+  [ "$target" = kinesalite ] && url=$KL_URL pid=$KL_SERVER_PID
   for op in put get; do
     ps_log "$target: penstock bench $op"
-    "$PS_BIN" bench "$op" --endpoint "$url" "${params[@]}" --json >"$PS_TMP/$target-$op.json" 2>"$PS_TMP/$target-$op.err" ||
+    "$PS_BIN" bench "$op" --endpoint "$url" "${params[@]}" --server-pid "$pid" --json >"$PS_TMP/$target-$op.json" 2>"$PS_TMP/$target-$op.err" ||
       { cat "$PS_TMP/$target-$op.err" >&2; ps_fail "bench $op against $target"; }
     python3 - "$PS_TMP/$target-$op.json" <<'PY' >&2
 import json, sys
 r = json.load(open(sys.argv[1]))
 for i, run in enumerate(r["runs"], 1):
-    print(f"    run {i}: {run['records_per_sec']:9.0f} records/s  {run['mib_per_sec']:6.1f} MiB/s  p50 {run['p50_ms']:7.1f} ms  p99 {run['p99_ms']:7.1f} ms")
+    print(f"    run {i}: {run['records_per_sec']:9.0f} records/s  {run['mib_per_sec']:6.1f} MiB/s  p50 {run['p50_ms']:7.1f} ms  p99 {run['p99_ms']:7.1f} ms"
+          f"  server CPU {run.get('server_cpu_us_per_record', 0):6.1f} us/record")
 PY
   done
 done
@@ -90,8 +95,10 @@ def ratio(a, b):
 rows = []
 for op, verb in (("put", "PutRecords"), ("get", "GetRecords")):
     for key, label, fmt in (("records_per_sec", f"{op} records/s", "{:.0f}"), ("mib_per_sec", f"{op} MiB/s", "{:.1f}"),
-                            ("p50_ms", f"{op} {verb} p50 ms", "{:.1f}"), ("p99_ms", f"{op} {verb} p99 ms", "{:.1f}")):
-        rows.append((label, fmt.format(p[op][key]), fmt.format(k[op][key]), ratio(p[op][key], k[op][key])))
+                            ("p50_ms", f"{op} {verb} p50 ms", "{:.1f}"), ("p99_ms", f"{op} {verb} p99 ms", "{:.1f}"),
+                            ("server_cpu_us_per_record", f"{op} server CPU us/record", "{:.1f}")):
+        pv, kv = p[op].get(key, 0), k[op].get(key, 0)
+        rows.append((label, fmt.format(pv), fmt.format(kv), ratio(pv, kv)))
 w = [max(len(r[i]) for r in rows + [("metric (median)", "penstock", "kinesalite", "penstock/kinesalite")]) for i in range(4)]
 def line(r):
     print("  ".join([r[0].ljust(w[0])] + [c.rjust(w[i]) for i, c in enumerate(r[1:], 1)]))

@@ -78,6 +78,7 @@ type benchFlags struct {
 	runs       int
 	keep       bool
 	json       bool
+	serverPID  int
 }
 
 func (b *benchFlags) register(fs *flag.FlagSet) {
@@ -93,6 +94,7 @@ func (b *benchFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&b.runs, "runs", 1, "repeat the measurement this many times and report each run and the medians")
 	fs.BoolVar(&b.keep, "keep", false, "do not delete the streams the bench created")
 	fs.BoolVar(&b.json, "json", false, "print the report as JSON")
+	fs.IntVar(&b.serverPID, "server-pid", 0, "also report the CPU time this local process (the server) used during each measured run (Linux /proc)")
 }
 
 func (b *benchFlags) validate(fs *flag.FlagSet) error {
@@ -114,6 +116,11 @@ func (b *benchFlags) validate(fs *flag.FlagSet) error {
 		return errors.New("--runs must be at least 1")
 	case b.recordSize < 1 || b.recordSize > kclient.MaxRecordBytes-32:
 		return errors.New("--record-size must be 1..1048544")
+	}
+	if b.serverPID != 0 {
+		if _, err := processCPU(b.serverPID); err != nil {
+			return fmt.Errorf("--server-pid: %w", err)
+		}
 	}
 	return nil
 }
@@ -162,12 +169,13 @@ func (b *benchFlags) put(ctx context.Context, c *kinesis.Client, e env) (*benchR
 		if err != nil {
 			return rep, err
 		}
-		res, err := b.putLoad(c, stream).Run(ctx)
+		var res kclient.LoadResult
+		cpu, err := b.measure(func() (err error) { res, err = b.putLoad(c, stream).Run(ctx); return err })
 		err = errors.Join(err, cleanup())
 		if err != nil {
 			return rep, err
 		}
-		rep.add(res)
+		rep.add(res, cpu)
 	}
 	return rep, nil
 }
@@ -190,14 +198,38 @@ func (b *benchFlags) get(ctx context.Context, c *kinesis.Client, e env) (*benchR
 			res.Elapsed.Round(time.Millisecond), res.RecordsPerSec())
 	}
 	for range b.runs {
-		res, err := kclient.GetLoad{Client: c, Stream: stream, Limit: int32(b.limit)}.Run(ctx)
+		var res kclient.LoadResult
+		cpu, err := b.measure(func() (err error) {
+			res, err = kclient.GetLoad{Client: c, Stream: stream, Limit: int32(b.limit)}.Run(ctx)
+			return err
+		})
 		if err == nil && fill >= 0 && res.Records != fill {
 			err = fmt.Errorf("read %d records back from %s, wrote %d", res.Records, stream, fill)
 		}
 		if err != nil {
 			return rep, errors.Join(err, cleanup())
 		}
-		rep.add(res)
+		rep.add(res, cpu)
 	}
 	return rep, cleanup()
+}
+
+// measure runs f and returns the CPU time the --server-pid process used
+// meanwhile (-1 without --server-pid).
+func (b *benchFlags) measure(f func() error) (time.Duration, error) {
+	if b.serverPID == 0 {
+		return -1, f()
+	}
+	before, err := processCPU(b.serverPID)
+	if err != nil {
+		return -1, err
+	}
+	if err := f(); err != nil {
+		return -1, err
+	}
+	after, err := processCPU(b.serverPID)
+	if err != nil {
+		return -1, err
+	}
+	return after - before, nil
 }

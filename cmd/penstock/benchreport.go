@@ -13,11 +13,12 @@ import (
 
 // benchReport is what `penstock bench` prints (--json prints it as is).
 type benchReport struct {
-	Op       string      `json:"op"`
-	Endpoint string      `json:"endpoint"`
-	Params   benchParams `json:"params"`
-	Runs     []benchRun  `json:"runs"`
-	Median   benchRun    `json:"median"`
+	Op        string      `json:"op"`
+	Endpoint  string      `json:"endpoint"`
+	Params    benchParams `json:"params"`
+	Runs      []benchRun  `json:"runs"`
+	Median    benchRun    `json:"median"`
+	ServerCPU bool        `json:"-"` // runs carry the server's CPU time
 }
 
 type benchParams struct {
@@ -44,27 +45,39 @@ type benchRun struct {
 	P50Ms         float64 `json:"p50_ms"`
 	P99Ms         float64 `json:"p99_ms"`
 	MaxMs         float64 `json:"max_ms"`
+	// CPU time of the --server-pid process during the run, and per record.
+	ServerCPUSeconds     float64 `json:"server_cpu_seconds,omitempty"`
+	ServerCPUUsPerRecord float64 `json:"server_cpu_us_per_record,omitempty"`
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func (r *benchReport) add(res kclient.LoadResult) {
-	r.Runs = append(r.Runs, benchRun{
+// add records a run; serverCPU < 0 means not measured.
+func (r *benchReport) add(res kclient.LoadResult, serverCPU time.Duration) {
+	run := benchRun{
 		Records: res.Records, Bytes: res.Bytes, Requests: res.Requests, Retried: res.Retried,
 		Seconds: res.Elapsed.Seconds(), RecordsPerSec: res.RecordsPerSec(), MiBPerSec: res.MiBPerSec(),
 		P50Ms: ms(res.Percentile(0.50)), P99Ms: ms(res.Percentile(0.99)), MaxMs: ms(res.Percentile(1)),
-	})
+	}
+	if serverCPU >= 0 && res.Records > 0 {
+		r.ServerCPU = true
+		run.ServerCPUSeconds = serverCPU.Seconds()
+		run.ServerCPUUsPerRecord = float64(serverCPU.Microseconds()) / float64(res.Records)
+	}
+	r.Runs = append(r.Runs, run)
 	r.Median = benchRun{
-		Records:       int64(median(r.Runs, func(b benchRun) float64 { return float64(b.Records) })),
-		Bytes:         int64(median(r.Runs, func(b benchRun) float64 { return float64(b.Bytes) })),
-		Requests:      int64(median(r.Runs, func(b benchRun) float64 { return float64(b.Requests) })),
-		Retried:       int64(median(r.Runs, func(b benchRun) float64 { return float64(b.Retried) })),
-		Seconds:       median(r.Runs, func(b benchRun) float64 { return b.Seconds }),
-		RecordsPerSec: median(r.Runs, func(b benchRun) float64 { return b.RecordsPerSec }),
-		MiBPerSec:     median(r.Runs, func(b benchRun) float64 { return b.MiBPerSec }),
-		P50Ms:         median(r.Runs, func(b benchRun) float64 { return b.P50Ms }),
-		P99Ms:         median(r.Runs, func(b benchRun) float64 { return b.P99Ms }),
-		MaxMs:         median(r.Runs, func(b benchRun) float64 { return b.MaxMs }),
+		Records:              int64(median(r.Runs, func(b benchRun) float64 { return float64(b.Records) })),
+		Bytes:                int64(median(r.Runs, func(b benchRun) float64 { return float64(b.Bytes) })),
+		Requests:             int64(median(r.Runs, func(b benchRun) float64 { return float64(b.Requests) })),
+		Retried:              int64(median(r.Runs, func(b benchRun) float64 { return float64(b.Retried) })),
+		Seconds:              median(r.Runs, func(b benchRun) float64 { return b.Seconds }),
+		RecordsPerSec:        median(r.Runs, func(b benchRun) float64 { return b.RecordsPerSec }),
+		MiBPerSec:            median(r.Runs, func(b benchRun) float64 { return b.MiBPerSec }),
+		P50Ms:                median(r.Runs, func(b benchRun) float64 { return b.P50Ms }),
+		P99Ms:                median(r.Runs, func(b benchRun) float64 { return b.P99Ms }),
+		MaxMs:                median(r.Runs, func(b benchRun) float64 { return b.MaxMs }),
+		ServerCPUSeconds:     median(r.Runs, func(b benchRun) float64 { return b.ServerCPUSeconds }),
+		ServerCPUUsPerRecord: median(r.Runs, func(b benchRun) float64 { return b.ServerCPUUsPerRecord }),
 	}
 }
 
@@ -114,10 +127,18 @@ func (r *benchReport) print(w io.Writer, asJSON bool) error {
 		lat = "GetRecords"
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "run\trecords\tseconds\trecords/s\tMiB/s\t%s p50 ms\tp99 ms\tmax ms\trequests\tretried\t\n", lat)
+	cpuHead := ""
+	if r.ServerCPU {
+		cpuHead = "server CPU s\tµs/record\t"
+	}
+	fmt.Fprintf(tw, "run\trecords\tseconds\trecords/s\tMiB/s\t%s p50 ms\tp99 ms\tmax ms\trequests\tretried\t%s\n", lat, cpuHead)
 	row := func(name string, b benchRun) {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t\n", name, b.Records, b.Seconds,
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t", name, b.Records, b.Seconds,
 			b.RecordsPerSec, b.MiBPerSec, b.P50Ms, b.P99Ms, b.MaxMs, b.Requests, b.Retried)
+		if r.ServerCPU {
+			fmt.Fprintf(tw, "%.2f\t%.1f\t", b.ServerCPUSeconds, b.ServerCPUUsPerRecord)
+		}
+		fmt.Fprintln(tw)
 	}
 	for i, b := range r.Runs {
 		row(fmt.Sprint(i+1), b)
