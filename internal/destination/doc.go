@@ -22,9 +22,8 @@
 // An error from Deliver means nothing was delivered; the engine retries.
 //
 // Extension (beyond AWS, off by default): the mapping tag
-// penstock:include-records=true asks for "payload" in SQS and SNS dead
-// letters too, so they can be replayed after the records expired from the
-// stream. It needs esm.Delivery to carry the flag (proposed in
-// docs/contracts.md as Delivery.IncludeRecords); until then includeRecords
-// returns false and every SQS/SNS dead letter is AWS-shaped.
+// penstock:include-records=true (esm.IncludeRecordsTag) makes the engine set
+// Delivery.IncludeRecords, and SQS bodies and SNS messages are then the
+// record plus "payload" (the event), as S3 objects always are, so a dead
+// letter can be replayed after its records expired from the stream.
 package destination

@@ -209,6 +209,54 @@ func TestRouterDeliversEachKind(t *testing.T) {
 	})
 }
 
+// TestIncludeRecordsExtension: with Delivery.IncludeRecords (the mapping
+// tag penstock:include-records=true) SQS bodies and SNS messages are the
+// record plus "payload"; without it they stay AWS-shaped.
+func TestIncludeRecordsExtension(t *testing.T) {
+	rec := loadRecorded(t)
+	srv := penstocktest.Start(t, nil)
+	cfg := penstocktest.AWSConfig(srv)
+	sq, tp := sqs.NewFromConfig(cfg), sns.NewFromConfig(cfg)
+	ctx := t.Context()
+	qURL := must(sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("dlq")})).QueueUrl
+	fanURL := must(sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("fan")})).QueueUrl
+	topic := must(tp.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("failures")})).TopicArn
+	sub := must(tp.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic, Protocol: aws.String("sqs"), Endpoint: aws.String("arn:aws:sqs:us-east-1:000000000000:fan")}))
+	must(tp.SetSubscriptionAttributes(ctx, &sns.SetSubscriptionAttributesInput{SubscriptionArn: sub.SubscriptionArn,
+		AttributeName: aws.String("RawMessageDelivery"), AttributeValue: aws.String("true")}))
+	d := delivery(t, rec)
+	d.IncludeRecords = true
+	var want map[string]any
+	_ = json.Unmarshal(d.Record, &want)
+	var payload any
+	_ = json.Unmarshal(d.Payload, &payload)
+	want["payload"] = payload
+	for name, c := range map[string]struct{ arn, url string }{
+		"sqs": {"arn:aws:sqs:us-east-1:000000000000:dlq", aws.ToString(qURL)},
+		"sns": {aws.ToString(topic), aws.ToString(fanURL)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := srv.Destinations().Deliver(ctx, c.arn, d); err != nil {
+				t.Fatal(err)
+			}
+			out := must(sq.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &c.url, WaitTimeSeconds: 5}))
+			if len(out.Messages) != 1 {
+				t.Fatalf("got %d messages", len(out.Messages))
+			}
+			var got map[string]any
+			if err := json.Unmarshal([]byte(aws.ToString(out.Messages[0].Body)), &got); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("dead letter=%v\nwant the record plus payload %v", got, want)
+			}
+			if !strings.HasPrefix(aws.ToString(out.Messages[0].Body), string(d.Record[:len(d.Record)-1])+",") {
+				t.Errorf("the record's own bytes are not kept: %s", aws.ToString(out.Messages[0].Body))
+			}
+		})
+	}
+}
+
 func TestRouterCheck(t *testing.T) {
 	srv := penstocktest.Start(t, nil)
 	router := srv.Destinations()
