@@ -48,6 +48,11 @@ func (s *Service) handlers() map[string]handler {
 		"UpdateStreamMode":              s.updateStreamMode,
 		"UpdateMaxRecordSize":           s.updateMaxRecordSize,
 		"DescribeLimits":                s.describeLimits,
+		"RegisterStreamConsumer":        s.registerStreamConsumer,
+		"DescribeStreamConsumer":        s.describeStreamConsumer,
+		"ListStreamConsumers":           s.listStreamConsumers,
+		"DeregisterStreamConsumer":      s.deregisterStreamConsumer,
+		"SubscribeToShard":              nil, // streams; see ServeHTTP
 	}
 }
 
@@ -63,9 +68,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	target := r.Header.Get("X-Amz-Target")
 	opName, hasPrefix := strings.CutPrefix(target, targetPrefix)
-	h := s.ops[opName]
+	h, known := s.ops[opName]
 	if !hasPrefix {
-		h = nil
+		h, known = nil, false
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	isCBOR := ct == contentCBOR
@@ -81,7 +86,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(body) == 0 {
-		if h == nil {
+		if !known {
 			writeError(w, &awsapi.Error{Code: codeUnknownOperation, Status: statusClient}, isCBOR)
 		} else {
 			writeError(w, &awsapi.Error{Code: codeSerialization, Status: statusClient}, isCBOR)
@@ -103,11 +108,19 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, asAWS(err), isCBOR)
 		return
 	}
-	if h == nil {
+	if !known {
 		writeError(w, &awsapi.Error{Code: codeUnknownOperation, Status: statusClient}, isCBOR)
 		return
 	}
+	if opName == "SubscribeToShard" {
+		h = func(ctx context.Context, rd *reader) (any, error) {
+			return nil, s.subscribeToShard(ctx, w, rd)
+		}
+	}
 	out, err := s.call(r.Context(), h, &reader{m: m, isCBOR: isCBOR})
+	if opName == "SubscribeToShard" && err == nil {
+		return // the event stream was the answer
+	}
 	if err != nil {
 		ae := asAWS(err)
 		if ae.Status >= 500 {

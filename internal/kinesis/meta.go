@@ -37,6 +37,7 @@ type streamMeta struct {
 	Tags           map[string]string `json:"tags,omitempty"`
 	ReadyAt        time.Time         `json:"readyAt,omitzero"` // when a CREATING/UPDATING/DELETING dwell ends
 	MaxRecordKiB   int               `json:"maxRecordKiB,omitempty"`
+	Consumers      []consumerMeta    `json:"consumers,omitempty"`
 }
 
 // shardMeta is one shard. Hash keys are decimal strings.
@@ -81,6 +82,7 @@ func (m *streamMeta) prepare() {
 func (m *streamMeta) clone() *streamMeta {
 	c := *m
 	c.Shards = append([]shardMeta(nil), m.Shards...)
+	c.Consumers = append([]consumerMeta(nil), m.Consumers...)
 	if m.Tags != nil {
 		c.Tags = make(map[string]string, len(m.Tags))
 		for k, v := range m.Tags {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"strings"
 	"sync"
@@ -256,48 +257,59 @@ func (s *Service) getShardIterator(ctx context.Context, r *reader) (any, error) 
 	if sh == nil {
 		return nil, errShardNotFound(shardID(idx), m.Name, s.o.AccountID)
 	}
+	pos, err := s.startPosition(ctx, m, sh, *typ, startSeq, ts)
+	if err != nil {
+		return nil, err
+	}
+	it := iterator{stream: m.Name, epoch: m.Epoch, shard: sh.Index, pos: pos, issued: s.now()}
+	return map[string]any{"ShardIterator": s.encodeIterator(it)}, nil
+}
+
+// startPosition is the storage seq an iterator of this type starts at
+// (0 = the trim horizon).
+func (s *Service) startPosition(ctx context.Context, m *streamMeta, sh *shardMeta, typ string, startSeq *string, ts *time.Time) (uint64, error) {
 	var pos uint64
-	switch *typ {
+	switch typ {
 	case "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER":
 		if startSeq == nil {
-			return nil, errInvalidArgument("Request specified %s and no StartingSequenceNumber.", *typ)
+			return 0, errInvalidArgument("Request specified %s and no StartingSequenceNumber.", typ)
 		}
 		snIdx, seq, err := ParseSequenceNumber(*startSeq)
 		if err != nil {
-			return nil, errInvalidArgument("StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.", *startSeq, sh.id(), m.Name, s.o.AccountID)
+			return 0, errInvalidArgument("StartingSequenceNumber %s used in GetShardIterator on shard %s in stream %s under account %s is invalid.", *startSeq, sh.id(), m.Name, s.o.AccountID)
 		}
 		if snIdx != sh.Index {
-			return nil, errInvalidArgument("Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", shardID(snIdx), sh.id())
+			return 0, errInvalidArgument("Invalid StartingSequenceNumber. It encodes %s, while it was used in a call to a shard with %s", shardID(snIdx), sh.id())
 		}
 		pos = seq
-		if *typ == "AFTER_SEQUENCE_NUMBER" {
+		if typ == "AFTER_SEQUENCE_NUMBER" && seq < math.MaxUint64 {
 			pos = seq + 1
 		}
 	case "TRIM_HORIZON", "LATEST":
 		if startSeq != nil {
-			return nil, errInvalidArgument("Request specified %s and also a StartingSequenceNumber.", *typ)
+			return 0, errInvalidArgument("Request specified %s and also a StartingSequenceNumber.", typ)
 		}
-		if *typ == "LATEST" {
+		if typ == "LATEST" {
 			if sh.Closed {
 				pos = sh.EndSeq + 1
 			} else {
 				info, err := s.store.Info(ctx, sh.Log)
 				if err != nil {
-					return nil, err
+					return 0, err
 				}
 				pos = info.LastSeq + 1
 			}
 		}
 	case "AT_TIMESTAMP":
 		if ts == nil {
-			return nil, errInvalidArgument("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
+			return 0, errInvalidArgument("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
 		}
+		var err error
 		if pos, err = s.store.SeqAtTime(ctx, sh.Log, *ts); err != nil {
-			return nil, err
+			return 0, err
 		}
 	}
-	it := iterator{stream: m.Name, epoch: m.Epoch, shard: sh.Index, pos: pos, issued: s.now()}
-	return map[string]any{"ShardIterator": s.encodeIterator(it)}, nil
+	return pos, nil
 }
 
 // awsTime formats a time as AWS's iterator messages do.
@@ -347,11 +359,25 @@ func (s *Service) getRecords(ctx context.Context, r *reader) (any, error) {
 	if limit != nil {
 		n = int(*limit)
 	}
-	recs, next, pending, err := s.read(ctx, m, sh, it.pos, n, now)
+	recs, next, pending, err := s.read(ctx, m, sh, it.pos, n, maxGetBytes, now)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{}
+	behind, err := s.behind(ctx, sh, recs, pending)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"Records": recordsOut(sh, recs)}
+	out["MillisBehindLatest"] = behind
+	if sh.Closed && (next > sh.EndSeq || (len(recs) == 0 && pending == 0)) {
+		out["ChildShards"] = childShards(m, sh)
+		return out, nil
+	}
+	out["NextShardIterator"] = s.encodeIterator(iterator{stream: m.Name, epoch: m.Epoch, shard: sh.Index, pos: next, issued: now})
+	return out, nil
+}
+
+func recordsOut(sh *shardMeta, recs []storage.Record) []any {
 	list := make([]any, len(recs))
 	for i, rec := range recs {
 		list[i] = map[string]any{
@@ -361,22 +387,20 @@ func (s *Service) getRecords(ctx context.Context, r *reader) (any, error) {
 			"PartitionKey":                rec.PartitionKey,
 		}
 	}
-	out["Records"] = list
-	behind := int64(0)
-	if pending > 0 && len(recs) > 0 {
-		info, err := s.store.Info(ctx, sh.Log)
-		if err != nil {
-			return nil, err
-		}
-		behind = max64(0, info.LastTime.Sub(recs[len(recs)-1].Time).Milliseconds())
+	return list
+}
+
+// behind is MillisBehindLatest: how far the last returned record is behind
+// the shard's newest, 0 once the read reached the tip.
+func (s *Service) behind(ctx context.Context, sh *shardMeta, recs []storage.Record, pending uint64) (int64, error) {
+	if pending == 0 || len(recs) == 0 {
+		return 0, nil
 	}
-	out["MillisBehindLatest"] = behind
-	if sh.Closed && (next > sh.EndSeq || (len(recs) == 0 && pending == 0)) {
-		out["ChildShards"] = childShards(m, sh)
-		return out, nil
+	info, err := s.store.Info(ctx, sh.Log)
+	if err != nil {
+		return 0, err
 	}
-	out["NextShardIterator"] = s.encodeIterator(iterator{stream: m.Name, epoch: m.Epoch, shard: sh.Index, pos: next, issued: now})
-	return out, nil
+	return max64(0, info.LastTime.Sub(recs[len(recs)-1].Time).Milliseconds()), nil
 }
 
 func max64(a, b int64) int64 {
@@ -390,12 +414,12 @@ func max64(a, b int64) int64 {
 // stream's retention (by the service clock: JetStream's MaxAge removes them
 // physically, this makes the cut exact and testable), and the position to
 // read next.
-func (s *Service) read(ctx context.Context, m *streamMeta, sh *shardMeta, pos uint64, limit int, now time.Time) ([]storage.Record, uint64, uint64, error) {
+func (s *Service) read(ctx context.Context, m *streamMeta, sh *shardMeta, pos uint64, limit, maxBytes int, now time.Time) ([]storage.Record, uint64, uint64, error) {
 	if pos == 0 {
 		pos = 1
 	}
 	cutoff := now.Add(-m.retention())
-	res, err := s.store.Read(ctx, sh.Log, pos, limit, maxGetBytes)
+	res, err := s.store.Read(ctx, sh.Log, pos, limit, maxBytes)
 	if err != nil {
 		return nil, 0, 0, s.readErr(m, sh, err)
 	}
@@ -410,7 +434,7 @@ func (s *Service) read(ctx context.Context, m *streamMeta, sh *shardMeta, pos ui
 			return nil, 0, 0, s.readErr(m, sh, err)
 		}
 		pos = max(at, pos)
-		if res, err = s.store.Read(ctx, sh.Log, pos, limit, maxGetBytes); err != nil {
+		if res, err = s.store.Read(ctx, sh.Log, pos, limit, maxBytes); err != nil {
 			return nil, 0, 0, s.readErr(m, sh, err)
 		}
 		recs, drop = res.Records, 0

@@ -92,13 +92,19 @@ func (s *Service) openShardCount() int {
 func (s *Service) deleteStream(ctx context.Context, r *reader) (any, error) {
 	var v validator
 	ref := readStreamRef(r, &v)
-	_ = r.boolean("EnforceConsumerDeletion")
+	enforce := r.boolean("EnforceConsumerDeletion")
 	if err := check(r, &v); err != nil {
 		return nil, err
 	}
 	m, err := s.lookup(ctx, ref)
 	if err != nil {
 		return nil, err
+	}
+	if len(m.Consumers) > 0 && (enforce == nil || !*enforce) {
+		return nil, errorf(codeResourceInUse, "Stream %s under account %s has registered consumers.", m.Name, s.o.AccountID)
+	}
+	for i := range m.Consumers {
+		s.subs.end(consumerKey(m.Name, &m.Consumers[i]), errStreamNotFound(m.Name, s.o.AccountID))
 	}
 	if m.Status == statusCreating || m.Status == statusDeleting {
 		return nil, errNotActive(m.Name, s.o.AccountID, m.Status)
@@ -213,7 +219,7 @@ func (s *Service) describeStreamSummary(ctx context.Context, r *reader) (any, er
 		"EnhancedMonitoring":      []any{map[string]any{"ShardLevelMetrics": []any{}}},
 		"EncryptionType":          "NONE",
 		"OpenShardCount":          len(m.openShards()),
-		"ConsumerCount":           0,
+		"ConsumerCount":           len(m.Consumers),
 		"MaxRecordSizeInKiB":      maxKiB,
 	}}, nil
 }

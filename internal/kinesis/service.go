@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -41,6 +42,9 @@ type Service struct {
 	kick     chan struct{}
 	throttle *throttler
 	ops      map[string]handler
+	subs     *subscriptions
+	stopping chan struct{} // closed when Run ends: subscriptions stop
+	stopOnce sync.Once
 }
 
 // New opens the metadata buckets and loads the streams.
@@ -56,6 +60,8 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		s.now = time.Now
 	}
 	s.ops = s.handlers()
+	s.subs = newSubscriptions()
+	s.stopping = make(chan struct{})
 	if o.Throttle {
 		s.throttle = newThrottler()
 	}
@@ -98,6 +104,7 @@ func loadSecret(ctx context.Context, st *storage.Store) ([]byte, error) {
 // them has expired, and (against an external cluster) follows metadata
 // changes made by other nodes. It returns when ctx ends.
 func (s *Service) Run(ctx context.Context) error {
+	defer s.stopOnce.Do(func() { close(s.stopping) })
 	done := make(chan error, 1)
 	if !s.store.Embedded() {
 		go func() { done <- s.reg.watch(ctx) }()
@@ -154,6 +161,12 @@ func (s *Service) housekeep(ctx context.Context) time.Time {
 				next = s.now().Add(time.Second)
 			}
 			continue
+		}
+		if t, err := s.consumerTransitions(ctx, m); err != nil {
+			s.log.Warn("finishing consumer transitions", "stream", m.Name, "err", err)
+			next = s.now().Add(time.Second)
+		} else if !t.IsZero() {
+			due(t)
 		}
 		for _, sh := range m.Shards {
 			if sh.Closed && due(sh.ClosedAt.Add(m.retention())) {
