@@ -65,7 +65,7 @@ func TestE2E_OnePoisonRecordPerDestination(t *testing.T) {
 	_, _ = w.Write([]byte(poisonFunction))
 	_ = zw.Close()
 	// One function per mapping: AWS allows one mapping per stream and function.
-	for _, kind := range []string{"sqs", "sns", "s3"} {
+	for _, kind := range []string{"sqs", "sns", "s3", "sqs-records"} {
 		if _, err := l.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("consumer-" + kind), Runtime: ltypes.RuntimePython312,
 			Handler: aws.String("app.handler"), Role: aws.String("arn:aws:iam::000000000000:role/r"), Timeout: aws.Int32(10),
 			Code: &ltypes.FunctionCode{ZipFile: zipBuf.Bytes()}}); err != nil {
@@ -84,6 +84,7 @@ func TestE2E_OnePoisonRecordPerDestination(t *testing.T) {
 	}
 
 	dlqURL := aws.ToString(must(q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("dlq")})).QueueUrl)
+	withRecordsURL := aws.ToString(must(q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("dlq-records")})).QueueUrl)
 	fanURL := aws.ToString(must(q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("from-sns")})).QueueUrl)
 	topic := aws.ToString(must(tp.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("failures")})).TopicArn)
 	must(tp.Subscribe(ctx, &sns.SubscribeInput{TopicArn: &topic, Protocol: aws.String("sqs"), Endpoint: aws.String("arn:aws:sqs:us-east-1:000000000000:from-sns")}))
@@ -92,6 +93,8 @@ func TestE2E_OnePoisonRecordPerDestination(t *testing.T) {
 		"sqs": "arn:aws:sqs:us-east-1:000000000000:dlq",
 		"sns": topic,
 		"s3":  "arn:aws:s3:::failures",
+		// The penstock extension: the same SQS dead letter plus "payload".
+		"sqs-records": "arn:aws:sqs:us-east-1:000000000000:dlq-records",
 	}
 	// A missing destination is refused at create time.
 	_, err := l.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{
@@ -109,6 +112,7 @@ func TestE2E_OnePoisonRecordPerDestination(t *testing.T) {
 			EventSourceArn: &streamARN, FunctionName: aws.String("consumer-" + kind), StartingPosition: ltypes.EventSourcePositionTrimHorizon,
 			BatchSize: aws.Int32(100), MaximumRetryAttempts: aws.Int32(2), BisectBatchOnFunctionError: aws.Bool(true),
 			DestinationConfig: &ltypes.DestinationConfig{OnFailure: &ltypes.OnFailure{Destination: aws.String(dest)}},
+			Tags:              tags(kind),
 		})
 		if err != nil {
 			t.Fatalf("mapping to %s: %v", kind, err)
@@ -179,6 +183,9 @@ func TestE2E_OnePoisonRecordPerDestination(t *testing.T) {
 		var rec map[string]any
 		_ = json.Unmarshal([]byte(aws.ToString(msgs[0].Body)), &rec)
 		checkRecord("sqs", rec)
+		if _, ok := rec["payload"]; ok {
+			t.Errorf("the AWS-shaped SQS dead letter carries a payload")
+		}
 	}
 	if msgs := drain(fanURL); len(msgs) != 1 {
 		t.Errorf("SNS destination delivered %d notifications, want 1", len(msgs))
@@ -191,6 +198,14 @@ func TestE2E_OnePoisonRecordPerDestination(t *testing.T) {
 			t.Errorf("SNS envelope %+v", n)
 		}
 		checkRecord("sns", rec)
+	}
+	if msgs := drain(withRecordsURL); len(msgs) != 1 {
+		t.Errorf("SQS destination with penstock:include-records holds %d dead letters, want 1", len(msgs))
+	} else {
+		var rec map[string]any
+		_ = json.Unmarshal([]byte(aws.ToString(msgs[0].Body)), &rec)
+		checkRecord("sqs-records", rec)
+		checkPayload(t, "sqs-records", rec, poisonSeq)
 	}
 	list := must(b.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("failures")}))
 	if len(list.Contents) != 1 {
@@ -208,13 +223,27 @@ func TestE2E_OnePoisonRecordPerDestination(t *testing.T) {
 		t.Fatalf("S3 object is not JSON: %v", err)
 	}
 	checkRecord("s3", rec)
+	checkPayload(t, "s3", rec, poisonSeq)
+}
+
+func tags(kind string) map[string]string {
+	if kind == "sqs-records" {
+		return map[string]string{"penstock:include-records": "true"}
+	}
+	return nil
+}
+
+// checkPayload checks a dead letter's "payload" is the event with exactly
+// the poison record.
+func checkPayload(t *testing.T, kind string, rec map[string]any, poisonSeq string) {
+	t.Helper()
 	payload, _ := rec["payload"].(map[string]any)
 	recs, _ := payload["Records"].([]any)
 	if len(recs) != 1 {
-		t.Fatalf("S3 payload has %d records, want the poison record", len(recs))
+		t.Fatalf("%s payload has %d records, want the poison record", kind, len(recs))
 	}
 	kin, _ := recs[0].(map[string]any)["kinesis"].(map[string]any)
 	if kin["sequenceNumber"] != poisonSeq || kin["data"] != "cG9pc29u" { // base64("poison")
-		t.Errorf("S3 payload record %v", kin)
+		t.Errorf("%s payload record %v", kind, kin)
 	}
 }
