@@ -52,6 +52,11 @@ func parseFunctionName(s string) (ref, error) {
 		if len(parts) == 4 {
 			r.Qualifier = parts[3]
 		}
+	case parts[0] == "function" && len(parts) <= 3:
+		r.Name = parts[1]
+		if len(parts) == 3 {
+			r.Qualifier = parts[2]
+		}
 	case len(parts) == 2:
 		r.Name, r.Qualifier = parts[0], parts[1]
 	case len(parts) == 1:
