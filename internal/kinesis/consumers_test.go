@@ -1,14 +1,22 @@
 package kinesis_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
+	"github.com/fxamacker/cbor/v2"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/penstock/penstock/internal/server"
 )
 
 const streamPrefix = "arn:aws:kinesis:us-east-1:000000000000:stream/"
@@ -161,5 +169,112 @@ func TestSubscribeToShard_ClosedShardEnds(t *testing.T) {
 	last := evs[len(evs)-1]
 	if len(recs) != 1 || len(last.ChildShards) != 2 || *last.ChildShards[0].ShardId != "shardId-000000000001" {
 		t.Fatalf("closed shard: %d records, last event %+v", len(recs), last)
+	}
+}
+
+// After 5 s a new subscription takes over; the old one ends with
+// ResourceInUseException (service clock injected).
+func TestSubscribeToShard_Takeover(t *testing.T) {
+	clk := newClock()
+	c, _ := start(t, func(cfg *server.Config) { cfg.Now = clk.Now })
+	createStream(t, c, "to", 1)
+	cons := register(t, c, "to", "efo")
+	subscribe := func() *kinesis.SubscribeToShardEventStream {
+		out, err := c.SubscribeToShard(t.Context(), &kinesis.SubscribeToShardInput{
+			ConsumerARN: cons.ConsumerARN, ShardId: aws.String("shardId-000000000000"),
+			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest},
+		})
+		if err != nil {
+			t.Fatalf("SubscribeToShard: %v", err)
+		}
+		return out.GetStream()
+	}
+	first := subscribe()
+	defer first.Close()
+	clk.Advance(6 * time.Second)
+	second := subscribe()
+	defer second.Close()
+	events(t, first, 0)
+	if err := first.Err(); err == nil || !strings.Contains(err.Error(), "ResourceInUseException") {
+		t.Fatalf("first subscription ended with %v", err)
+	}
+	put(t, c, "to", "k", "x")
+	if recs, _ := events(t, second, 1); string(recs[0].Data) != "x" {
+		t.Fatalf("second subscription got %q", recs[0].Data)
+	}
+}
+
+// SubscribeToShard in CBOR (Java SDK / KCL): event payloads are CBOR.
+func TestSubscribeToShard_CBOR(t *testing.T) {
+	c, srv := start(t, nil)
+	createStream(t, c, "cb", 1)
+	cons := register(t, c, "cb", "efo")
+	put(t, c, "cb", "k", "cbor-data")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	body, _ := cbor.Marshal(map[string]any{"ConsumerARN": *cons.ConsumerARN, "ShardId": "shardId-000000000000", "StartingPosition": map[string]any{"Type": "TRIM_HORIZON"}})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL()+"/", bytes.NewReader(body))
+	req.Header.Set("X-Amz-Target", "Kinesis_20131202.SubscribeToShard")
+	req.Header.Set("Content-Type", ctCBOR)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.amazon.eventstream" {
+		t.Fatalf("status %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	dec := eventstream.NewDecoder()
+	var kinds []string
+	for len(kinds) < 2 {
+		msg, err := dec.Decode(resp.Body, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds = append(kinds, msg.Headers.Get(":event-type").String())
+		if len(kinds) == 2 {
+			var ev struct {
+				Records []struct {
+					Data         []byte
+					PartitionKey string
+				}
+				ContinuationSequenceNumber string
+			}
+			if err := cbor.Unmarshal(msg.Payload, &ev); err != nil {
+				t.Fatalf("event payload is not CBOR: %v", err)
+			}
+			if len(ev.Records) != 1 || string(ev.Records[0].Data) != "cbor-data" || len(ev.ContinuationSequenceNumber) != 56 {
+				t.Fatalf("event: %+v", ev)
+			}
+		}
+	}
+	if kinds[0] != "initial-response" || kinds[1] != "SubscribeToShardEvent" {
+		t.Fatalf("event types %v", kinds)
+	}
+}
+
+func TestConsumerTags(t *testing.T) {
+	c, _ := start(t, nil)
+	createStream(t, c, "ct", 1)
+	ctx := t.Context()
+	out, err := c.RegisterStreamConsumer(ctx, &kinesis.RegisterStreamConsumerInput{StreamARN: aws.String(streamPrefix + "ct"), ConsumerName: aws.String("tagged"), Tags: map[string]string{"a": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := out.Consumer.ConsumerARN
+	if _, err := c.TagResource(ctx, &kinesis.TagResourceInput{ResourceARN: arn, Tags: map[string]string{"b": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UntagResource(ctx, &kinesis.UntagResourceInput{ResourceARN: arn, TagKeys: []string{"a"}}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.ListTagsForResource(ctx, &kinesis.ListTagsForResourceInput{ResourceARN: arn})
+	if err != nil || len(l.Tags) != 1 || *l.Tags[0].Key != "b" {
+		t.Fatalf("consumer tags: %+v %v", l, err)
+	}
+	// The stream's own tags are separate.
+	l, err = c.ListTagsForResource(ctx, &kinesis.ListTagsForResourceInput{ResourceARN: aws.String(streamPrefix + "ct")})
+	if err != nil || len(l.Tags) != 0 {
+		t.Fatalf("stream tags: %+v %v", l, err)
 	}
 }

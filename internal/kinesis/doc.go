@@ -61,6 +61,19 @@
 // milliseconds and blobs as byte strings. Operations without output answer
 // 200 with an empty body.
 //
+// # Enhanced fan-out
+//
+// Consumers live in their stream's metadata (20 per stream). SubscribeToShard
+// (subscribe.go) writes AWS event-stream messages to the open response:
+// initial-response, then SubscribeToShardEvent on every append (storage
+// Watch, no polling) and at least every 5 s, ChildShards and the end at a
+// closed shard's end, an exception event when the subscription is taken
+// over (after 5 s; earlier attempts get ResourceInUseException), the
+// consumer is deregistered or the stream deleted. A subscription ends after
+// 5 minutes, or when Run stops (so graceful shutdown is not held up).
+// Events carry at most 2 MiB of records. The per-consumer read rate limit
+// (2 MiB/s per shard) is not enforced.
+//
 // # Choices where AWS's behaviour is UNCONFIRMED
 //
 //   - Neither StreamName nor StreamARN: ValidationException naming
@@ -88,6 +101,10 @@
 //     shape. Tags per call: 1..200.
 //   - ListShards AT_TRIM_HORIZON / AT_TIMESTAMP: shards open at that time
 //     (the stream's initial shards count as open from its creation).
+//   - Consumer messages: duplicate name ResourceInUseException "Consumer X
+//     under stream S already exists for account A."; DeleteStream with
+//     consumers and without EnforceConsumerDeletion ResourceInUseException
+//     "Stream S under account A has registered consumers."
 //   - Throttling (Options.Throttle): per shard, token buckets of 1 MiB and
 //     1000 records that refill per second (so a shard may burst one
 //     second's worth), counting data + partition key.

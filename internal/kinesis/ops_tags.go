@@ -160,16 +160,41 @@ func (s *Service) listTagsForStream(ctx context.Context, r *reader) (any, error)
 	return map[string]any{"Tags": tags, "HasMoreTags": more}, nil
 }
 
-// resourceRef reads ResourceARN; only stream ARNs name resources here.
-func (s *Service) resourceRef(r *reader, v *validator) streamRef {
+// resourceARN reads ResourceARN: a stream or a consumer ARN.
+func resourceARN(r *reader, v *validator) *string {
 	arn := r.str("ResourceARN")
 	v.str("resourceARN", arn, true, 1, 2048, reResourceARN)
-	return streamRef{arn: arn}
+	return arn
+}
+
+// updateConsumerTags applies fn to a consumer's tags.
+func (s *Service) updateConsumerTags(ctx context.Context, arn string, fn func(tags map[string]string) error) error {
+	m, c, err := s.findConsumer(ctx, consumerRef{arn: &arn})
+	if err != nil {
+		return err
+	}
+	name := c.Name
+	_, err = s.reg.update(ctx, m.Name, func(m *streamMeta) error {
+		c := m.consumer(name)
+		if c == nil {
+			return errorf(codeResourceNotFound, "Consumer %s not found.", arn)
+		}
+		tags := make(map[string]string, len(c.Tags))
+		for k, v := range c.Tags {
+			tags[k] = v
+		}
+		if err := fn(tags); err != nil {
+			return err
+		}
+		c.Tags = tags
+		return nil
+	})
+	return err
 }
 
 func (s *Service) tagResource(ctx context.Context, r *reader) (any, error) {
 	var v validator
-	ref := s.resourceRef(r, &v)
+	arn := resourceARN(r, &v)
 	tags, ok := r.strMap("Tags")
 	if v.required("tags", ok) {
 		validateTagMap(&v, "tags", tags)
@@ -177,30 +202,59 @@ func (s *Service) tagResource(ctx context.Context, r *reader) (any, error) {
 	if err := check(r, &v); err != nil {
 		return nil, err
 	}
-	return nil, s.addTags(ctx, ref, tags)
+	if consumerARNRe.MatchString(*arn) {
+		return nil, s.updateConsumerTags(ctx, *arn, func(cur map[string]string) error {
+			for k, val := range tags {
+				cur[k] = val
+			}
+			if len(cur) > maxTagsPerStream {
+				return errorf(codeLimitExceeded, "A resource cannot have more than %d tags associated with it.", maxTagsPerStream)
+			}
+			return nil
+		})
+	}
+	return nil, s.addTags(ctx, streamRef{arn: arn}, tags)
 }
 
 func (s *Service) untagResource(ctx context.Context, r *reader) (any, error) {
 	var v validator
-	ref := s.resourceRef(r, &v)
+	arn := resourceARN(r, &v)
 	keys, ok := r.strList("TagKeys")
 	validateTagKeys(&v, keys, ok)
 	if err := check(r, &v); err != nil {
 		return nil, err
 	}
-	return nil, s.removeTags(ctx, ref, keys)
+	if consumerARNRe.MatchString(*arn) {
+		return nil, s.updateConsumerTags(ctx, *arn, func(cur map[string]string) error {
+			for _, k := range keys {
+				delete(cur, k)
+			}
+			return nil
+		})
+	}
+	return nil, s.removeTags(ctx, streamRef{arn: arn}, keys)
 }
 
 func (s *Service) listTagsForResource(ctx context.Context, r *reader) (any, error) {
 	var v validator
-	ref := s.resourceRef(r, &v)
+	arn := resourceARN(r, &v)
 	if err := check(r, &v); err != nil {
 		return nil, err
 	}
-	m, err := s.lookup(ctx, ref)
-	if err != nil {
-		return nil, err
+	var tags map[string]string
+	if consumerARNRe.MatchString(*arn) {
+		_, c, err := s.findConsumer(ctx, consumerRef{arn: arn})
+		if err != nil {
+			return nil, err
+		}
+		tags = c.Tags
+	} else {
+		m, err := s.lookup(ctx, streamRef{arn: arn})
+		if err != nil {
+			return nil, err
+		}
+		tags = m.Tags
 	}
-	tags, _ := tagList(m.Tags, "", 0)
-	return map[string]any{"Tags": tags}, nil
+	list, _ := tagList(tags, "", 0)
+	return map[string]any{"Tags": list}, nil
 }
