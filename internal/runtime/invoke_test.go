@@ -348,45 +348,42 @@ func TestInvoke_ResponseTooLarge(t *testing.T) {
 	}
 }
 
+// busyInvoke starts an invocation that sleeps far longer than the test and
+// waits until it runs; Run's shutdown at cleanup ends it (ErrStopped).
+func busyInvoke(t *testing.T, m *Manager, logs *logRecorder, s *Spec, id string) {
+	t.Helper()
+	go func() {
+		_, _ = m.Invoke(context.Background(), s, []byte(`{"action":"sleep","sleepMs":60000}`), InvokeOptions{RequestID: id})
+	}()
+	logs.waitLine(t, "START RequestId: "+id)
+}
+
 func TestInvoke_Throttled(t *testing.T) {
 	m, logs := newTestManager(t, func(o *Options) { o.MaxEnvironments = 2 })
 	s := langs[0].spec(t, "throttle")
 	s.Concurrency = 1
-	errc := make(chan error, 1)
-	go func() {
-		_, err := m.Invoke(context.Background(), s, []byte(`{"action":"sleep","sleepMs":400}`), InvokeOptions{RequestID: "slow"})
-		errc <- err
-	}()
-	logs.waitLine(t, "START RequestId: slow")
+	s.Timeout = time.Minute
+	busyInvoke(t, m, logs, s, "slow")
 	if _, err := m.Invoke(t.Context(), s, []byte(`{}`), InvokeOptions{}); !errors.Is(err, ErrThrottled) {
 		t.Fatalf("second concurrent invoke: err = %v, want ErrThrottled", err)
 	}
-	// Server-wide cap: two other functions, one busy one.
-	other := langs[0].spec(t, "other")
-	invokeInfo(t, m, other, InvokeOptions{}) // 2 environments: throttle (busy) + other (idle)
-	third := langs[0].spec(t, "third")
-	invokeInfo(t, m, third, InvokeOptions{}) // evicts other's idle environment
-	if err := <-errc; err != nil {
-		t.Fatal(err)
+	// Server-wide cap 2: throttle (busy) + other (idle); a third function
+	// evicts other's idle environment, never the busy one.
+	other, _ := invokeInfo(t, m, langs[0].spec(t, "other"), InvokeOptions{})
+	invokeInfo(t, m, langs[0].spec(t, "third"), InvokeOptions{})
+	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error { return gone(other.PID) })
+	if _, err := m.Invoke(t.Context(), s, []byte(`{}`), InvokeOptions{}); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("the busy environment was evicted: err = %v", err)
 	}
-	// Now both environments are idle; a busy one cannot be evicted.
-	invokeInfo(t, m, s, InvokeOptions{})
 }
 
 func TestInvoke_ServerCapWithAllBusy(t *testing.T) {
 	m, logs := newTestManager(t, func(o *Options) { o.MaxEnvironments = 1 })
 	s := langs[0].spec(t, "busy")
-	errc := make(chan error, 1)
-	go func() {
-		_, err := m.Invoke(context.Background(), s, []byte(`{"action":"sleep","sleepMs":300}`), InvokeOptions{RequestID: "busy1"})
-		errc <- err
-	}()
-	logs.waitLine(t, "START RequestId: busy1")
+	s.Timeout = time.Minute
+	busyInvoke(t, m, logs, s, "busy1")
 	if _, err := m.Invoke(t.Context(), langs[0].spec(t, "x"), []byte(`{}`), InvokeOptions{}); !errors.Is(err, ErrThrottled) {
 		t.Fatalf("err = %v, want ErrThrottled", err)
-	}
-	if err := <-errc; err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -633,22 +630,11 @@ func TestVersionsHaveTheirOwnPools(t *testing.T) {
 	invokeInfo(t, m, v1, InvokeOptions{})
 	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error { return gone(a.PID) })
 	latest.Concurrency, v1.Concurrency = 2, 2
-	errc := make(chan error, 2)
-	for i, fn := range []*Spec{latest, v1} {
-		go func() {
-			_, err := m.Invoke(context.Background(), fn, []byte(`{"action":"sleep","sleepMs":300}`), InvokeOptions{RequestID: fmt.Sprint("v-busy-", i)})
-			errc <- err
-		}()
-	}
-	logs.waitLine(t, "START RequestId: v-busy-0")
-	logs.waitLine(t, "START RequestId: v-busy-1")
+	latest.Timeout, v1.Timeout = time.Minute, time.Minute
+	busyInvoke(t, m, logs, latest, "v-busy-0")
+	busyInvoke(t, m, logs, v1, "v-busy-1")
 	if _, err := m.Invoke(t.Context(), latest, []byte(`{"action":"ping"}`), InvokeOptions{}); !errors.Is(err, ErrThrottled) {
 		t.Errorf("third execution of a function with concurrency 2: err = %v, want ErrThrottled", err)
-	}
-	for range 2 {
-		if err := <-errc; err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
