@@ -188,7 +188,7 @@ func (d *recordingDestinations) deliveries() []Delivery {
 
 // env is one engine over a real embedded JetStream.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	store *storage.Store
 	dir   string
@@ -205,7 +205,7 @@ type envOpt func(*Options)
 
 func withClock(c Clock) envOpt { return func(o *Options) { o.Clock = c } }
 
-func newEnv(t *testing.T, opts ...envOpt) *env {
+func newEnv(t testing.TB, opts ...envOpt) *env {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := storage.Open(t.Context(), storage.Options{DataDir: dir})
