@@ -268,7 +268,7 @@ func epochSeconds(t time.Time) float64 {
 	return float64(t.UnixMilli()) / 1000
 }
 
-// policyOf derives the fate policy of a mapping.
+// policy derives the fate policy of a mapping.
 func (m Mapping) policy(base, maxBackoff time.Duration) policy {
 	p := policy{MaxRetries: m.MaximumRetryAttempts, Bisect: m.BisectBatchOnFunctionError,
 		BackoffBase: base, BackoffMax: maxBackoff}

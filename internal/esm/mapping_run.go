@@ -3,7 +3,6 @@ package esm
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"sync"
 	"time"
 )
@@ -114,5 +113,3 @@ func (r *mappingRun) run(ctx context.Context) {
 		}
 	}
 }
-
-var _ = slog.Default
