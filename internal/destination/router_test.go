@@ -30,7 +30,7 @@ type recorded struct {
 	S3Object        map[string]any `json:"s3_object"`
 }
 
-func loadRecorded(t *testing.T) recorded {
+func loadRecorded(t testing.TB) recorded {
 	t.Helper()
 	b, err := os.ReadFile("testdata/recorded.json")
 	if err != nil {
@@ -99,7 +99,7 @@ const (
 
 // delivery is an on-failure record shaped as the engine builds it, from
 // the recorded SQS body with the placeholders filled in.
-func delivery(t *testing.T, r recorded) esm.Delivery {
+func delivery(t testing.TB, r recorded) esm.Delivery {
 	t.Helper()
 	b, _ := json.Marshal(r.SQSBody)
 	s := string(b)

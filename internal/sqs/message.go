@@ -12,7 +12,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 )
 
 // envelope is what a queue's stream stores per message.
@@ -72,16 +74,16 @@ func validAttrs(attrs map[string]MessageAttribute) error {
 	return nil
 }
 
-// put stores one message in the queue.
-func (s *Service) put(ctx context.Context, m *meta, body string, attrs map[string]MessageAttribute, delay *int) (sent, error) {
+// prepare validates one message and builds its stored envelope.
+func (s *Service) prepare(m *meta, body string, attrs map[string]MessageAttribute, delay *int) (envelope, []byte, error) {
 	if err := validBody(body); err != nil {
-		return sent{}, err
+		return envelope{}, nil, err
 	}
 	if delay != nil && *delay != 0 {
-		return sent{}, apiError("InvalidParameterValue", "Value %d for parameter DelaySeconds is invalid. Reason: penstock does not support delayed delivery (only 0).", *delay)
+		return envelope{}, nil, apiError("InvalidParameterValue", "Value %d for parameter DelaySeconds is invalid. Reason: penstock does not support delayed delivery (only 0).", *delay)
 	}
 	if err := validAttrs(attrs); err != nil {
-		return sent{}, err
+		return envelope{}, nil, err
 	}
 	size := len(body)
 	for n, a := range attrs {
@@ -89,20 +91,82 @@ func (s *Service) put(ctx context.Context, m *meta, body string, attrs map[strin
 	}
 	limit, _ := strconv.Atoi(m.attr("MaximumMessageSize"))
 	if size > limit {
-		return sent{}, apiError("InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", limit)
+		return envelope{}, nil, apiError("InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", limit)
 	}
 	e := envelope{ID: uuid.NewString(), Body: body, Attrs: attrs, Sent: s.now().UnixMilli()}
 	b, err := json.Marshal(e)
 	if err != nil {
-		return sent{}, fmt.Errorf("encoding message: %w", err)
+		return envelope{}, nil, fmt.Errorf("encoding message: %w", err)
+	}
+	return e, b, nil
+}
+
+func sentOf(e envelope) sent {
+	return sent{ID: e.ID, MD5Body: md5Hex([]byte(e.Body)), MD5Attrs: attributesMD5(e.Attrs)}
+}
+
+// put stores one message in the queue.
+func (s *Service) put(ctx context.Context, m *meta, body string, attrs map[string]MessageAttribute, delay *int) (sent, error) {
+	e, b, err := s.prepare(m, body, attrs, delay)
+	if err != nil {
+		return sent{}, err
 	}
 	if _, err := s.js.Publish(ctx, "sqs."+m.Name, b, jetstream.WithExpectStream(streamName(m.Name))); err != nil {
-		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) {
-			return sent{}, errNoQueue()
-		}
-		return sent{}, fmt.Errorf("storing message in %s: %w", m.Name, err)
+		return sent{}, s.publishErr(m.Name, err)
 	}
-	return sent{ID: e.ID, MD5Body: md5Hex([]byte(body)), MD5Attrs: attributesMD5(attrs)}, nil
+	return sentOf(e), nil
+}
+
+func (s *Service) publishErr(queue string, err error) error {
+	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, nats.ErrNoResponders) {
+		return errNoQueue()
+	}
+	return fmt.Errorf("storing message in %s: %w", queue, err)
+}
+
+// putBatch stores prepared messages as one JetStream atomic batch: all or
+// none, and (durability "always") one fsync for the batch.
+func (s *Service) putBatch(ctx context.Context, m *meta, bodies [][]byte) error {
+	if len(bodies) == 1 {
+		if _, err := s.js.Publish(ctx, "sqs."+m.Name, bodies[0], jetstream.WithExpectStream(streamName(m.Name))); err != nil {
+			return s.publishErr(m.Name, err)
+		}
+		return nil
+	}
+	nc := s.store.Conn()
+	id := nuid.Next()
+	for i, b := range bodies {
+		msg := &nats.Msg{Subject: "sqs." + m.Name, Data: b, Header: nats.Header{}}
+		msg.Header.Set("Nats-Batch-Id", id)
+		msg.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		if i < len(bodies)-1 {
+			if err := nc.PublishMsg(msg); err != nil {
+				return fmt.Errorf("storing messages in %s: %w", m.Name, err)
+			}
+			continue
+		}
+		msg.Header.Set("Nats-Batch-Commit", "1")
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		resp, err := nc.RequestMsgWithContext(rctx, msg)
+		if err != nil {
+			return s.publishErr(m.Name, err)
+		}
+		var ack struct {
+			Error *struct {
+				Code        int    `json:"code"`
+				ErrCode     int    `json:"err_code"`
+				Description string `json:"description"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(resp.Data, &ack); err != nil {
+			return fmt.Errorf("storing messages in %s: decoding ack: %w", m.Name, err)
+		}
+		if ack.Error != nil {
+			return fmt.Errorf("storing messages in %s: jetstream: %s (code %d)", m.Name, ack.Error.Description, ack.Error.ErrCode)
+		}
+	}
+	return nil
 }
 
 // received is one message handed out by receive.

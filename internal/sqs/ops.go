@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -302,17 +303,37 @@ func (s *Service) sendMessageBatch(ctx context.Context, r *http.Request, in json
 	}
 	ok := []map[string]string{}
 	failed := []batchError{}
+	var bodies [][]byte
+	var envs []envelope
+	var ids2 []string
 	for _, e := range req.Entries {
-		res, err := s.put(ctx, m, e.MessageBody, e.MessageAttributes, e.DelaySeconds)
+		env, b, err := s.prepare(m, e.MessageBody, e.MessageAttributes, e.DelaySeconds)
 		if err != nil {
 			failed = append(failed, entryError(e.Id, err))
 			continue
 		}
-		o := map[string]string{"Id": e.Id, "MessageId": res.ID, "MD5OfMessageBody": res.MD5Body}
-		if res.MD5Attrs != "" {
-			o["MD5OfMessageAttributes"] = res.MD5Attrs
+		bodies, envs, ids2 = append(bodies, b), append(envs, env), append(ids2, e.Id)
+	}
+	if len(bodies) > 0 {
+		if err := s.putBatch(ctx, m, bodies); err != nil {
+			if asAPI(err) != nil {
+				return nil, err
+			}
+			for _, id := range ids2 {
+				failed = append(failed, entryError(id, err))
+			}
+			bodies = nil
 		}
-		ok = append(ok, o)
+	}
+	if bodies != nil {
+		for i, env := range envs {
+			res := sentOf(env)
+			o := map[string]string{"Id": ids2[i], "MessageId": res.ID, "MD5OfMessageBody": res.MD5Body}
+			if res.MD5Attrs != "" {
+				o["MD5OfMessageAttributes"] = res.MD5Attrs
+			}
+			ok = append(ok, o)
+		}
 	}
 	return map[string]any{"Successful": ok, "Failed": failed}, nil
 }
@@ -464,11 +485,19 @@ func (s *Service) receiptBatch(ctx context.Context, in json.RawMessage, f func(s
 	if err := checkBatch(ids); err != nil {
 		return nil, err
 	}
+	// The entries are independent acks/naks: send them concurrently (each
+	// waits for the server's reply), report in request order.
+	errs := make([]error, len(req.Entries))
+	var wg sync.WaitGroup
+	for i, e := range req.Entries {
+		wg.Go(func() { errs[i] = f(m.Name, e) })
+	}
+	wg.Wait()
 	ok := []map[string]string{}
 	failed := []batchError{}
-	for _, e := range req.Entries {
-		if err := f(m.Name, e); err != nil {
-			failed = append(failed, entryError(e.Id, err))
+	for i, e := range req.Entries {
+		if errs[i] != nil {
+			failed = append(failed, entryError(e.Id, errs[i]))
 			continue
 		}
 		ok = append(ok, map[string]string{"Id": e.Id})

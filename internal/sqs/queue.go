@@ -195,6 +195,8 @@ func (s *Service) ensureStorage(ctx context.Context, m *meta) error {
 		Replicas:   s.store.Replicas(),
 		Discard:    jetstream.DiscardOld,
 		MaxMsgSize: int32(maxSize + 64<<10), // body plus envelope and attributes
+		// SendMessageBatch stores its messages as one atomic batch.
+		AllowAtomicPublish: true,
 	})
 	if err != nil {
 		return fmt.Errorf("creating stream for queue %s: %w", m.Name, err)

@@ -367,7 +367,6 @@ func TestRedrivePolicy(t *testing.T) {
 	}
 }
 
-
 // TestChangeMessageVisibility: with the default 30 s timeout, only
 // ChangeMessageVisibility can make a received message visible again.
 func TestChangeMessageVisibility(t *testing.T) {
