@@ -333,4 +333,3 @@ func TestHTTPSubscriber(t *testing.T) {
 		t.Errorf("the endpoint's first failure was not retried")
 	}
 }
-
