@@ -34,6 +34,9 @@
 //   - python3.9 … python3.14: the machine's `python3 -u` runs
 //     shims/python/bootstrap.py, whatever the minor version named.
 //
+// AWS_LAMBDA_EXEC_WRAPPER wraps the managed runtimes' command line as on
+// AWS (via /bin/sh, so a missing wrapper exits 127 as recorded).
+//
 // The shims follow AWS's runtime interface clients: handler strings
 // "file.export" (Node also "dir/file.a.b", .js/.cjs/.mjs), AWS's context
 // objects, AWS's error bodies (Node: {errorType, errorMessage, trace};

@@ -131,6 +131,13 @@ func (e *env) start(runtimeDir, interpreter string) (err error) {
 	}
 	if e.kind != kindProvided {
 		info.interpreterDir = filepath.Dir(prog)
+		if w := e.spec.Env["AWS_LAMBDA_EXEC_WRAPPER"]; w != "" {
+			// As AWS's managed-runtime bootstrap does: the wrapper gets the
+			// runtime's command line; a missing wrapper is the shell's exit
+			// status 127 (recorded: Runtime.ExitError ... exit status 127).
+			args = append([]string{"-c", `exec "$AWS_LAMBDA_EXEC_WRAPPER" "$@"`, "sh", prog}, args...)
+			prog = "/bin/sh"
+		}
 	}
 	pr, pw, err := os.Pipe()
 	if err != nil {

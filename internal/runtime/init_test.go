@@ -110,3 +110,25 @@ func TestCheckRuntime(t *testing.T) {
 		t.Errorf("provided needs no interpreter: %v", err)
 	}
 }
+
+func TestExecWrapper(t *testing.T) {
+	m, _ := newTestManager(t, nil)
+	for _, l := range langs[1:] { // managed runtimes only, as on AWS
+		t.Run(l.name, func(t *testing.T) {
+			s := l.spec(t, "wrapped-"+l.name)
+			s.Env = map[string]string{"AWS_LAMBDA_EXEC_WRAPPER": abs("testdata/wrapper/wrapper.sh")}
+			in, _ := invokeInfo(t, m, s, InvokeOptions{})
+			requireEqual(t, "WRAPPED_BY", in.Env["WRAPPED_BY"], "wrapper.sh")
+
+			// The recorded AWS answer for a wrapper that does not exist.
+			s.Env = map[string]string{"AWS_LAMBDA_EXEC_WRAPPER": "/does/not/exist"}
+			s.Revision = "missing-wrapper"
+			res, err := m.Invoke(t.Context(), s, []byte(`{}`), InvokeOptions{RequestID: "wrap-id"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			requireEqual(t, "Payload", string(res.Payload),
+				`{"errorType":"Runtime.ExitError","errorMessage":"RequestId: wrap-id Error: Runtime exited with error: exit status 127"}`)
+		})
+	}
+}
