@@ -18,9 +18,12 @@ import (
 //
 //	go test ./internal/esm -run '^$' -bench Drain -benchtime 1x
 func BenchmarkDrain(b *testing.B) {
-	for _, size := range []int{100, 10000} {
+	for _, size := range []int{1, 100, 10000} {
 		b.Run(fmt.Sprint("batch=", size), func(b *testing.B) {
-			const shards, per = 4, 50000
+			shards, per := 4, 50000
+			if size == 1 {
+				per = 5000
+			}
 			for b.Loop() {
 				b.StopTimer()
 				var n atomic.Int64
@@ -39,7 +42,7 @@ func BenchmarkDrain(b *testing.B) {
 					b.Fatal(err)
 				}
 				en.checkFor(5*time.Minute, func() error {
-					if n.Load() < shards*per {
+					if n.Load() < int64(shards*per) {
 						return fmt.Errorf("%d records", n.Load())
 					}
 					return nil
