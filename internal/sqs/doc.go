@@ -36,9 +36,12 @@
 //     each node only counts its own receives (the counts are approximate in
 //     AWS too). ApproximateFirstReceiveTimestamp is also kept in memory: after
 //     a restart it restarts from the next receive.
-//   - DelaySeconds (queue attribute and per message) must be 0: delayed
-//     delivery is not implemented and is refused, not ignored. FIFO queues
-//     (.fifo, FifoQueue) are refused with InvalidParameterValue.
+//   - DelaySeconds (queue attribute or per message, 0..900): the envelope
+//     carries the wall-clock time it becomes visible; a receive that pulls it
+//     earlier naks it with the rest of the delay and does not return it (nor
+//     count it in ApproximateReceiveCount). ApproximateNumberOfMessagesDelayed
+//     counts the delayed messages this node sent. FIFO queues (.fifo,
+//     FifoQueue) are refused with InvalidParameterValue.
 //   - Policy, KMS and SSE attributes are stored and returned, not enforced
 //     (penstock has no IAM).
 //   - Errors carry the JSON shape name in __type

@@ -22,7 +22,8 @@ type envelope struct {
 	ID      string                      `json:"id"`
 	Body    string                      `json:"body"`
 	Attrs   map[string]MessageAttribute `json:"attrs,omitempty"`
-	Sent    int64                       `json:"sent"` // unix ms, the service clock
+	Sent    int64                       `json:"sent"`              // unix ms, the service clock
+	Visible int64                       `json:"visible,omitempty"` // delayed: unix ms (wall clock) it becomes visible
 	SysAttr map[string]string           `json:"sys,omitempty"`
 }
 
@@ -79,8 +80,12 @@ func (s *Service) prepare(m *meta, body string, attrs map[string]MessageAttribut
 	if err := validBody(body); err != nil {
 		return envelope{}, nil, err
 	}
-	if delay != nil && *delay != 0 {
-		return envelope{}, nil, apiError("InvalidParameterValue", "Value %d for parameter DelaySeconds is invalid. Reason: penstock does not support delayed delivery (only 0).", *delay)
+	d := m.seconds("DelaySeconds")
+	if delay != nil {
+		if *delay < 0 || *delay > 900 {
+			return envelope{}, nil, apiError("InvalidParameterValue", "Value %d for parameter DelaySeconds is invalid. Reason: must be between 0 and 900, if provided.", *delay)
+		}
+		d = time.Duration(*delay) * time.Second
 	}
 	if err := validAttrs(attrs); err != nil {
 		return envelope{}, nil, err
@@ -94,6 +99,9 @@ func (s *Service) prepare(m *meta, body string, attrs map[string]MessageAttribut
 		return envelope{}, nil, apiError("InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", limit)
 	}
 	e := envelope{ID: uuid.NewString(), Body: body, Attrs: attrs, Sent: s.now().UnixMilli()}
+	if d > 0 {
+		e.Visible = time.Now().Add(d).UnixMilli()
+	}
 	b, err := json.Marshal(e)
 	if err != nil {
 		return envelope{}, nil, fmt.Errorf("encoding message: %w", err)
@@ -111,8 +119,12 @@ func (s *Service) put(ctx context.Context, m *meta, body string, attrs map[strin
 	if err != nil {
 		return sent{}, err
 	}
-	if _, err := s.js.Publish(ctx, "sqs."+m.Name, b, jetstream.WithExpectStream(streamName(m.Name))); err != nil {
+	ack, err := s.js.Publish(ctx, "sqs."+m.Name, b, jetstream.WithExpectStream(streamName(m.Name)))
+	if err != nil {
 		return sent{}, s.publishErr(m.Name, err)
+	}
+	if e.Visible > 0 {
+		s.delayed(m.Name, ack.Sequence, time.UnixMilli(e.Visible))
 	}
 	return sentOf(e), nil
 }
@@ -126,12 +138,29 @@ func (s *Service) publishErr(queue string, err error) error {
 
 // putBatch stores prepared messages as one JetStream atomic batch: all or
 // none, and (durability "always") one fsync for the batch.
-func (s *Service) putBatch(ctx context.Context, m *meta, bodies [][]byte) error {
-	if len(bodies) == 1 {
-		if _, err := s.js.Publish(ctx, "sqs."+m.Name, bodies[0], jetstream.WithExpectStream(streamName(m.Name))); err != nil {
-			return s.publishErr(m.Name, err)
+func (s *Service) putBatch(ctx context.Context, m *meta, envs []envelope, bodies [][]byte) error {
+	last, err := s.publishBatch(ctx, m, bodies)
+	if err != nil {
+		return err
+	}
+	first := last - uint64(len(bodies)) + 1
+	for i, e := range envs {
+		if e.Visible > 0 {
+			s.delayed(m.Name, first+uint64(i), time.UnixMilli(e.Visible))
 		}
-		return nil
+	}
+	return nil
+}
+
+// publishBatch publishes bodies atomically and returns the stream sequence
+// of the last one.
+func (s *Service) publishBatch(ctx context.Context, m *meta, bodies [][]byte) (uint64, error) {
+	if len(bodies) == 1 {
+		ack, err := s.js.Publish(ctx, "sqs."+m.Name, bodies[0], jetstream.WithExpectStream(streamName(m.Name)))
+		if err != nil {
+			return 0, s.publishErr(m.Name, err)
+		}
+		return ack.Sequence, nil
 	}
 	nc := s.store.Conn()
 	id := nuid.Next()
@@ -141,7 +170,7 @@ func (s *Service) putBatch(ctx context.Context, m *meta, bodies [][]byte) error 
 		msg.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
 		if i < len(bodies)-1 {
 			if err := nc.PublishMsg(msg); err != nil {
-				return fmt.Errorf("storing messages in %s: %w", m.Name, err)
+				return 0, fmt.Errorf("storing messages in %s: %w", m.Name, err)
 			}
 			continue
 		}
@@ -150,9 +179,10 @@ func (s *Service) putBatch(ctx context.Context, m *meta, bodies [][]byte) error 
 		defer cancel()
 		resp, err := nc.RequestMsgWithContext(rctx, msg)
 		if err != nil {
-			return s.publishErr(m.Name, err)
+			return 0, s.publishErr(m.Name, err)
 		}
 		var ack struct {
+			Seq   uint64 `json:"seq"`
 			Error *struct {
 				Code        int    `json:"code"`
 				ErrCode     int    `json:"err_code"`
@@ -160,13 +190,14 @@ func (s *Service) putBatch(ctx context.Context, m *meta, bodies [][]byte) error 
 			} `json:"error"`
 		}
 		if err := json.Unmarshal(resp.Data, &ack); err != nil {
-			return fmt.Errorf("storing messages in %s: decoding ack: %w", m.Name, err)
+			return 0, fmt.Errorf("storing messages in %s: decoding ack: %w", m.Name, err)
 		}
 		if ack.Error != nil {
-			return fmt.Errorf("storing messages in %s: jetstream: %s (code %d)", m.Name, ack.Error.Description, ack.Error.ErrCode)
+			return 0, fmt.Errorf("storing messages in %s: jetstream: %s (code %d)", m.Name, ack.Error.Description, ack.Error.ErrCode)
 		}
+		return ack.Seq, nil
 	}
-	return nil
+	panic("unreachable")
 }
 
 // received is one message handed out by receive.
@@ -254,7 +285,17 @@ func (s *Service) take(ctx context.Context, m *meta, msg jetstream.Msg, vis *tim
 		_ = msg.Term()
 		return received{}, false, err
 	}
-	if redrive != nil && int(md.NumDelivered) > redrive.max() {
+	if e.Visible > 0 {
+		// Delayed delivery: a message pulled before its time goes back with
+		// a nak for the rest of the delay, and is not counted as received.
+		if left := time.Until(time.UnixMilli(e.Visible)); left > 0 {
+			_ = msg.NakWithDelay(left)
+			s.early(m.Name, md.Sequence.Stream)
+			return received{}, false, nil
+		}
+	}
+	count := md.NumDelivered - s.earlyCount(m.Name, md.Sequence.Stream)
+	if redrive != nil && int(count) > redrive.max() {
 		if err := s.redrive(ctx, redrive.DeadLetterTargetArn, e); err != nil {
 			s.log.Warn("sqs: redrive failed; message stays in the source queue", "queue", m.Name, "err", err)
 		} else {
@@ -277,7 +318,7 @@ func (s *Service) take(ctx context.Context, m *meta, msg jetstream.Msg, vis *tim
 	return received{
 		env:      e,
 		handle:   base64.RawURLEncoding.EncodeToString([]byte(msg.Reply())),
-		count:    md.NumDelivered,
+		count:    count,
 		firstRcv: first,
 	}, true, nil
 }
@@ -319,7 +360,8 @@ func (s *Service) firstReceive(queue string, seq uint64, vis time.Duration) int6
 func (s *Service) state(queue string) *queueState {
 	q := s.queues[queue]
 	if q == nil {
-		q = &queueState{first: map[uint64]int64{}, hidden: map[uint64]time.Time{}}
+		q = &queueState{first: map[uint64]int64{}, hidden: map[uint64]time.Time{},
+			early: map[uint64]uint64{}, delayed: map[uint64]time.Time{}}
 		s.queues[queue] = q
 	}
 	return q
@@ -339,6 +381,7 @@ func (s *Service) forget(queue string, seq uint64) {
 	q := s.state(queue)
 	delete(q.first, seq)
 	delete(q.hidden, seq)
+	delete(q.early, seq)
 }
 
 // inFlight counts this node's messages still invisible, pruning expired
@@ -358,10 +401,49 @@ func (s *Service) inFlight(queue string) int {
 	return n
 }
 
-// queueState is per-queue in-memory state.
+// early records a delivery of a delayed message before its time.
+func (s *Service) early(queue string, seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state(queue).early[seq]++
+}
+
+// earlyCount is how many deliveries of seq were before its delay ended.
+func (s *Service) earlyCount(queue string, seq uint64) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state(queue).early[seq]
+}
+
+// delayed records a sent message that is invisible until t.
+func (s *Service) delayed(queue string, seq uint64, t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state(queue).delayed[seq] = t
+}
+
+// delayedCount counts this node's sent messages still delayed.
+func (s *Service) delayedCount(queue string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.state(queue)
+	now, n := time.Now(), 0
+	for seq, t := range q.delayed {
+		if t.After(now) {
+			n++
+		} else {
+			delete(q.delayed, seq)
+		}
+	}
+	return n
+}
+
+// queueState is per-queue in-memory state (this node's view).
 type queueState struct {
-	first  map[uint64]int64     // stream seq -> first receive (unix ms)
-	hidden map[uint64]time.Time // stream seq -> invisible until
+	first   map[uint64]int64     // stream seq -> first receive (unix ms)
+	hidden  map[uint64]time.Time // stream seq -> invisible until
+	early   map[uint64]uint64    // stream seq -> deliveries before its delay ended
+	delayed map[uint64]time.Time // stream seq -> delayed until (messages sent here)
 }
 
 // handle is a decoded receipt handle: the JetStream ack subject of the

@@ -154,7 +154,7 @@ func (s *Service) getQueueAttributes(ctx context.Context, r *http.Request, in js
 		case "LastModifiedTimestamp":
 			attrs[n] = strconv.FormatInt(m.LastModified, 10)
 		case "ApproximateNumberOfMessagesDelayed":
-			attrs[n] = "0"
+			attrs[n] = strconv.Itoa(s.delayedCount(m.Name))
 		case "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible":
 			if counts == nil {
 				c, err := s.counts(ctx, m.Name)
@@ -193,7 +193,7 @@ func (s *Service) counts(ctx context.Context, name string) ([2]int, error) {
 	}
 	total := int(si.State.Msgs)
 	inflight := min(s.inFlight(name), total)
-	return [2]int{total - inflight, inflight}, nil
+	return [2]int{max(0, total-inflight-s.delayedCount(name)), inflight}, nil
 }
 
 func (s *Service) setQueueAttributes(ctx context.Context, r *http.Request, in json.RawMessage) (any, error) {
@@ -315,7 +315,7 @@ func (s *Service) sendMessageBatch(ctx context.Context, r *http.Request, in json
 		bodies, envs, ids2 = append(bodies, b), append(envs, env), append(ids2, e.Id)
 	}
 	if len(bodies) > 0 {
-		if err := s.putBatch(ctx, m, bodies); err != nil {
+		if err := s.putBatch(ctx, m, envs, bodies); err != nil {
 			if asAPI(err) != nil {
 				return nil, err
 			}

@@ -30,12 +30,11 @@ var defaultAttributes = map[string]string{
 }
 
 // settable lists the attributes CreateQueue/SetQueueAttributes accept, with
-// their validation. DelaySeconds is accepted only as 0 (penstock does not
-// delay delivery; see doc.go).
+// their validation.
 var settable = map[string]func(string) error{
 	"VisibilityTimeout":             intRange(0, 43200),
 	"MessageRetentionPeriod":        intRange(60, 1209600),
-	"DelaySeconds":                  intRange(0, 0),
+	"DelaySeconds":                  intRange(0, 900),
 	"MaximumMessageSize":            intRange(1024, 1048576),
 	"ReceiveMessageWaitTimeSeconds": intRange(0, 20),
 	"Policy":                        func(string) error { return nil },
@@ -231,9 +230,6 @@ func validateAttributes(attrs map[string]string) error {
 		check, ok := settable[k]
 		if !ok {
 			return apiError("InvalidAttributeName", "Unknown Attribute %s.", k)
-		}
-		if k == "DelaySeconds" && v != "0" {
-			return apiError("InvalidAttributeValue", "Invalid value for the parameter DelaySeconds. Reason: penstock does not support delayed delivery (only 0).")
 		}
 		if err := check(v); err != nil {
 			return apiError("InvalidAttributeValue", "Invalid value for the parameter %s. Reason: %v.", k, err)

@@ -423,3 +423,65 @@ func TestChangeMessageVisibility(t *testing.T) {
 		t.Errorf("after delete counts %s", counts())
 	}
 }
+
+// TestDelaySeconds: a delayed message (per message, or the queue's
+// DelaySeconds) is invisible until its delay ends, counted as delayed, and
+// its first receive has ApproximateReceiveCount 1.
+func TestDelaySeconds(t *testing.T) {
+	c := newClient(t)
+	ctx := t.Context()
+	url := mustCreate(t, c, "delayed", nil)
+	queueDelayed := mustCreate(t, c, "queue-delayed", map[string]string{"DelaySeconds": "1"})
+	counts := func(u string) map[string]string {
+		ga, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &u, AttributeNames: []types.QueueAttributeName{"All"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ga.Attributes
+	}
+	sentAt := time.Now()
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("later"), DelaySeconds: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &queueDelayed, Entries: []types.SendMessageBatchRequestEntry{
+		{Id: aws.String("a"), MessageBody: aws.String("a")}, {Id: aws.String("b"), MessageBody: aws.String("b")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if a := counts(url); a["ApproximateNumberOfMessagesDelayed"] != "1" || a["ApproximateNumberOfMessages"] != "0" {
+		t.Errorf("right after sending: %v, want 1 delayed, 0 visible", a)
+	}
+	if a := counts(queueDelayed); a["ApproximateNumberOfMessagesDelayed"] != "2" || a["DelaySeconds"] != "1" {
+		t.Errorf("queue with DelaySeconds=1: %v, want 2 delayed", a)
+	}
+	if out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url}); err != nil || len(out.Messages) != 0 {
+		t.Fatalf("receive before the delay: %+v, %v, want nothing", out, err)
+	}
+	// A long poll returns the message once the delay ends.
+	out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, WaitTimeSeconds: 10,
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{"ApproximateReceiveCount"}})
+	if err != nil || len(out.Messages) != 1 {
+		t.Fatalf("long poll over the delay: %+v, %v", out, err)
+	}
+	if waited := time.Since(sentAt); waited < 2*time.Second {
+		t.Errorf("delayed message visible after %v, want ≥ 2s", waited)
+	}
+	if got := out.Messages[0].Attributes["ApproximateReceiveCount"]; got != "1" {
+		t.Errorf("ApproximateReceiveCount=%s, want 1 (pulls before the delay ended do not count)", got)
+	}
+	got := 0
+	penstocktest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &queueDelayed, MaxNumberOfMessages: 10})
+		if err != nil {
+			return err
+		}
+		got += len(out.Messages)
+		if got < 2 {
+			return fmt.Errorf("%d of 2 delayed batch messages", got)
+		}
+		return nil
+	})
+	_, err = c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("x"), DelaySeconds: 901})
+	if errorCode(err) != "InvalidParameterValue" {
+		t.Errorf("DelaySeconds 901: %v, want InvalidParameterValue", err)
+	}
+}
