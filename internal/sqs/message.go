@@ -280,6 +280,12 @@ func (s *Service) take(ctx context.Context, m *meta, msg jetstream.Msg, vis *tim
 	if err != nil {
 		return received{}, false, err
 	}
+	if ctx.Err() != nil {
+		// The client went away during a long poll: hand the message back at
+		// once instead of leaving it invisible for the visibility timeout.
+		_ = msg.Nak()
+		return received{}, false, nil
+	}
 	var e envelope
 	if err := json.Unmarshal(msg.Data(), &e); err != nil {
 		_ = msg.Term()

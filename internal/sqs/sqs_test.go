@@ -1,6 +1,7 @@
 package sqs_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -484,4 +485,52 @@ func TestDelaySeconds(t *testing.T) {
 	if errorCode(err) != "InvalidParameterValue" {
 		t.Errorf("DelaySeconds 901: %v, want InvalidParameterValue", err)
 	}
+}
+
+// TestAbandonedLongPoll: a message that arrives for a long poll whose
+// client has gone is handed back at once, not hidden for the 30 s
+// visibility timeout.
+func TestAbandonedLongPoll(t *testing.T) {
+	srv := penstocktest.Start(t, nil)
+	c := sqs.NewFromConfig(penstocktest.AWSConfig(srv))
+	ctx := t.Context()
+	url := mustCreate(t, c, "abandoned", nil)
+	pollCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = c.ReceiveMessage(pollCtx, &sqs.ReceiveMessageInput{QueueUrl: &url, WaitTimeSeconds: 20})
+	}()
+	waiting := func() uint64 {
+		cons, err := srv.Store().JetStream().Consumer(ctx, "SQS_abandoned", "sqs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ci, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return uint64(ci.NumWaiting)
+	}
+	penstocktest.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if waiting() == 0 {
+			return fmt.Errorf("long poll not parked yet")
+		}
+		return nil
+	})
+	cancel()
+	<-done
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("for nobody")}); err != nil {
+		t.Fatal(err)
+	}
+	penstocktest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url})
+		if err != nil {
+			return err
+		}
+		if len(out.Messages) != 1 {
+			return fmt.Errorf("message not receivable")
+		}
+		return nil
+	})
 }
