@@ -3,7 +3,9 @@ package kinesis_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -99,7 +101,7 @@ func events(t *testing.T, stream *kinesis.SubscribeToShardEventStream, wantRecor
 }
 
 func TestSubscribeToShard(t *testing.T) {
-	c, _ := start(t, nil)
+	c, srv := start(t, nil)
 	createStream(t, c, "sub", 1)
 	ctx := t.Context()
 	cons := register(t, c, "sub", "efo")
@@ -128,8 +130,9 @@ func TestSubscribeToShard(t *testing.T) {
 	if string(recs[0].Data) != "live" {
 		t.Fatalf("pushed record %q", recs[0].Data)
 	}
-	// A second subscription within 5 s is refused.
-	_, err = c.SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{
+	// A second subscription within 5 s is refused (another client: see
+	// TestSubscribeToShard_Takeover).
+	_, err = client(srv).SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{
 		ConsumerARN: cons.ConsumerARN, ShardId: aws.String("shardId-000000000000"),
 		StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest},
 	})
@@ -172,35 +175,68 @@ func TestSubscribeToShard_ClosedShardEnds(t *testing.T) {
 	}
 }
 
-// After 5 s a new subscription takes over; the old one ends with
-// ResourceInUseException (service clock injected).
+// rawSubscribe opens a JSON SubscribeToShard with plain HTTP and returns
+// a function that reads the next message (its :event-type or
+// :exception-type, and payload).
+func rawSubscribe(t *testing.T, srv *server.Server, consumerARN, typ string) func() (kind string, payload []byte) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"ConsumerARN": consumerARN, "ShardId": "shardId-000000000000", "StartingPosition": map[string]any{"Type": typ}})
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL()+"/", bytes.NewReader(body))
+	req.Header.Set("X-Amz-Target", "Kinesis_20131202.SubscribeToShard")
+	req.Header.Set("Content-Type", ctJSON)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("SubscribeToShard: %d %s", resp.StatusCode, b)
+	}
+	dec := eventstream.NewDecoder()
+	return func() (string, []byte) {
+		t.Helper()
+		msg, err := dec.Decode(resp.Body, nil)
+		if err != nil {
+			t.Fatalf("reading event stream: %v", err)
+		}
+		if h := msg.Headers.Get(":exception-type"); h != nil {
+			return "exception:" + h.String(), msg.Payload
+		}
+		return msg.Headers.Get(":event-type").String(), msg.Payload
+	}
+}
+
+// After 5 s a new subscription takes over; the old one ends with a
+// ResourceInUseException event (service clock injected). Plain HTTP: the
+// Go SDK shares one event-stream decoder per client, so two live streams
+// in one test process are not safe through it.
 func TestSubscribeToShard_Takeover(t *testing.T) {
 	clk := newClock()
-	c, _ := start(t, func(cfg *server.Config) { cfg.Now = clk.Now })
+	c, srv := start(t, func(cfg *server.Config) { cfg.Now = clk.Now })
 	createStream(t, c, "to", 1)
 	cons := register(t, c, "to", "efo")
-	subscribe := func() *kinesis.SubscribeToShardEventStream {
-		out, err := c.SubscribeToShard(t.Context(), &kinesis.SubscribeToShardInput{
-			ConsumerARN: cons.ConsumerARN, ShardId: aws.String("shardId-000000000000"),
-			StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest},
-		})
-		if err != nil {
-			t.Fatalf("SubscribeToShard: %v", err)
+	first := rawSubscribe(t, srv, *cons.ConsumerARN, "LATEST")
+	for _, want := range []string{"initial-response", "SubscribeToShardEvent"} {
+		if kind, _ := first(); kind != want {
+			t.Fatalf("first: %s, want %s", kind, want)
 		}
-		return out.GetStream()
 	}
-	first := subscribe()
-	defer first.Close()
 	clk.Advance(6 * time.Second)
-	second := subscribe()
-	defer second.Close()
-	events(t, first, 0)
-	if err := first.Err(); err == nil || !strings.Contains(err.Error(), "ResourceInUseException") {
-		t.Fatalf("first subscription ended with %v", err)
+	second := rawSubscribe(t, srv, *cons.ConsumerARN, "LATEST")
+	if kind, payload := first(); kind != "exception:ResourceInUseException" {
+		t.Fatalf("first ended with %s %s", kind, payload)
+	}
+	for _, want := range []string{"initial-response", "SubscribeToShardEvent"} {
+		if kind, _ := second(); kind != want {
+			t.Fatalf("second: %s, want %s", kind, want)
+		}
 	}
 	put(t, c, "to", "k", "x")
-	if recs, _ := events(t, second, 1); string(recs[0].Data) != "x" {
-		t.Fatalf("second subscription got %q", recs[0].Data)
+	kind, payload := second()
+	var ev struct{ Records []struct{ Data []byte } }
+	if err := json.Unmarshal(payload, &ev); err != nil || kind != "SubscribeToShardEvent" || len(ev.Records) != 1 || string(ev.Records[0].Data) != "x" {
+		t.Fatalf("second got %s %s", kind, payload)
 	}
 }
 
