@@ -132,7 +132,7 @@ func (f *putFlags) copy(ctx context.Context, p *kclient.Putter, stdin io.Reader,
 	for {
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("put: interrupted after %d records (%d read but not sent): %w", records, len(batch), ctx.Err())
 		case <-linger.C:
 			if err := flush(); err != nil {
 				return err
