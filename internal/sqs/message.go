@@ -200,6 +200,9 @@ func (s *Service) publishBatch(ctx context.Context, m *meta, bodies [][]byte) (u
 	panic("unreachable")
 }
 
+// pollSlice bounds one server-side wait of a long poll.
+const pollSlice = time.Second
+
 // received is one message handed out by receive.
 type received struct {
 	env      envelope
@@ -236,8 +239,13 @@ func (s *Service) receive(ctx context.Context, m *meta, max int, wait time.Durat
 		remaining := time.Until(deadline)
 		if len(out) == 0 && remaining >= 100*time.Millisecond {
 			// Long poll: a one-message pull request the server completes as
-			// soon as a message is available; the rest are taken without waiting.
-			batch, err = cons.Fetch(1, jetstream.FetchMaxWait(remaining))
+			// soon as a message is available; the rest are taken without
+			// waiting. The wait is cut in slices of pollSlice so a poll whose
+			// client left, or a stopping server, ends within one slice.
+			if ctx.Err() != nil || s.stopping() {
+				break
+			}
+			batch, err = cons.Fetch(1, jetstream.FetchMaxWait(min(remaining, pollSlice)))
 		} else {
 			batch, err = cons.FetchNoWait(max - len(out))
 		}

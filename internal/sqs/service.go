@@ -40,6 +40,25 @@ type Service struct {
 
 	mu     sync.Mutex
 	queues map[string]*queueState // open queues by name; rebuilt lazily from KV
+
+	stop chan struct{} // closed when Run's context ends: long polls return
+}
+
+// Run returns when ctx ends; long polls in progress then return within a
+// poll slice (empty), so the HTTP server can shut down promptly.
+func (s *Service) Run(ctx context.Context) error {
+	<-ctx.Done()
+	close(s.stop)
+	return nil
+}
+
+func (s *Service) stopping() bool {
+	select {
+	case <-s.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // New opens (creating if absent) the queue metadata bucket.
@@ -54,7 +73,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	s := &Service{
 		store: o.Store, js: o.Store.JetStream(), kv: kv,
 		region: o.Region, account: o.AccountID,
-		log: o.Logger, now: o.Now, queues: map[string]*queueState{},
+		log: o.Logger, now: o.Now, queues: map[string]*queueState{}, stop: make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
