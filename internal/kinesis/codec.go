@@ -84,6 +84,7 @@ func encodeBody(v any, isCBOR bool) ([]byte, error) {
 		return cborEnc.Marshal(toCBOR(v))
 	}
 	var buf bytes.Buffer
+	buf.Grow(4096)
 	writeJSON(&buf, v)
 	return buf.Bytes(), nil
 }
@@ -148,7 +149,7 @@ func writeJSON(buf *bytes.Buffer, v any) {
 		writeString(buf, x)
 	case []byte:
 		buf.WriteByte('"')
-		buf.WriteString(base64.StdEncoding.EncodeToString(x))
+		buf.Write(base64.StdEncoding.AppendEncode(buf.AvailableBuffer(), x))
 		buf.WriteByte('"')
 	case time.Time:
 		ms := x.UnixMilli()
@@ -166,9 +167,19 @@ func writeJSON(buf *bytes.Buffer, v any) {
 	}
 }
 
+// writeString writes a JSON string: plain ASCII directly, anything else
+// through encoding/json's escaping.
 func writeString(buf *bytes.Buffer, s string) {
-	b, _ := json.Marshal(s)
-	buf.Write(b)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			buf.Write(b)
+			return
+		}
+	}
+	buf.WriteByte('"')
+	buf.WriteString(s)
+	buf.WriteByte('"')
 }
 
 // reader reads typed members out of a decoded request. The first type

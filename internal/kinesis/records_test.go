@@ -109,7 +109,16 @@ func TestRecords_DataIntegrity(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Partition keys with characters JSON must escape round-trip too.
+	odd := "ü \"q\" \\ <a&b> \x01 \u2028 😀"
+	if _, err := c.PutRecord(t.Context(), &kinesis.PutRecordInput{StreamName: aws.String("d"), PartitionKey: aws.String(odd), Data: []byte("odd"), ExplicitHashKey: aws.String("0")}); err != nil {
+		t.Fatal(err)
+	}
 	recs, _ := readAll(t, c, iter(t, c, "d", "shardId-000000000000", types.ShardIteratorTypeTrimHorizon, nil))
+	if len(recs) != len(want)+1 || *recs[len(want)].PartitionKey != odd {
+		t.Fatalf("%d records, odd key %q", len(recs), *recs[len(recs)-1].PartitionKey)
+	}
+	recs = recs[:len(want)]
 	if len(recs) != len(want) {
 		t.Fatalf("%d records, want %d", len(recs), len(want))
 	}
