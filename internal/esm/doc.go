@@ -30,6 +30,7 @@
 //     on-failure invocation record.
 //   - metrics.go: per-mapping counters (Engine.Metrics) and the invoke
 //     observer benchmarks use.
+//   - lease.go: shard leases for cluster mode (below).
 //   - kinesis.go, lambda.go: adapters from the Kinesis and Lambda services
 //     to the Streams and Functions interfaces.
 //
@@ -83,6 +84,15 @@
 // with InvalidParameterValueException saying so; enhanced fan-out consumer
 // ARNs and KMSKeyArn are not supported; tags given at create are stored
 // but ListTags on a mapping ARN is served by the Lambda service, which
-// does not know them; leases for cluster mode are not taken (every node
-// runs every mapping: run one node per mapping set).
+// does not know them.
+//
+// # Cluster mode
+//
+// Every node runs every enabled mapping, but a shard's poller runs only on
+// the node holding its lease (lease.go: ESM_leases, per-key TTL, renewed
+// every TTL/3 by a revision-conditional publish). A crashed node's shards
+// move after Options.LeaseTTL (10 s); a stopped node releases them at once.
+// A node that loses its lease stops the poller; its last checkpoint write
+// may then land after the new holder's (the checkpoint moves back, records
+// are delivered again: at least once, never skipped).
 package esm

@@ -32,15 +32,20 @@ type Options struct {
 	RetryBackoff, MaxRetryBackoff time.Duration
 	// Observer, when set, is told when each invoke starts (benchmarks).
 	Observer InvokeObserver
+	// LeaseTTL is how long a shard lease outlives its last renewal (a
+	// crashed node's shards move after this long); 0 = 10 s.
+	LeaseTTL time.Duration
 }
 
 // Engine serves the event-source-mapping API and runs the mappings.
 type Engine struct {
-	o     Options
-	log   *slog.Logger
-	clock Clock
-	maps  *mappingStore
-	ckpts *checkpointStore
+	o      Options
+	log    *slog.Logger
+	clock  Clock
+	maps   *mappingStore
+	ckpts  *checkpointStore
+	leases jetstream.KeyValue
+	node   string // this engine's id in leases
 
 	observer atomic.Pointer[InvokeObserver]
 
@@ -66,6 +71,13 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if o.MaxRetryBackoff <= 0 {
 		o.MaxRetryBackoff = max(10*time.Second, o.RetryBackoff)
 	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 10 * time.Second
+	}
+	lk, err := o.Store.KV(ctx, bucketLeases)
+	if err != nil {
+		return nil, err
+	}
 	mk, err := o.Store.KV(ctx, bucketMappings)
 	if err != nil {
 		return nil, err
@@ -75,7 +87,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{o: o, log: o.Logger, clock: o.Clock,
-		maps: &mappingStore{kv: mk}, ckpts: &checkpointStore{kv: ck},
+		maps: &mappingStore{kv: mk}, ckpts: &checkpointStore{kv: ck}, leases: lk, node: newRequestID(),
 		runs: map[string]*mappingRun{}, metrics: map[string]*Metrics{}}
 	e.SetObserver(o.Observer)
 	return e, nil

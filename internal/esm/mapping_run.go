@@ -90,7 +90,7 @@ func (r *mappingRun) run(ctx context.Context) {
 				room: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
 			running[s.ID] = p
 			wg.Go(func() {
-				fin, err := p.run(ctx)
+				fin, err := r.e.withLease(ctx, checkpointKey(r.m.UUID, s.ID), p.run)
 				select {
 				case exits <- shardExit{s.ID, fin, err}:
 				case <-ctx.Done():
