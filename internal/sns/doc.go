@@ -34,8 +34,12 @@
 //     server stops are lost (AWS keeps retrying for hours).
 //   - A failed SQS delivery (queue deleted since subscribing) is logged and
 //     skipped; Publish still succeeds, as with AWS.
-//   - Protocols other than sqs/http/https, FIFO topics and FilterPolicy are
-//     refused with InvalidParameter, not silently ignored.
+//   - FilterPolicy (filter.go) with FilterPolicyScope MessageAttributes or
+//     MessageBody: exact values, prefix, suffix, equals-ignore-case,
+//     anything-but, numeric ranges, exists, $or. Not supported: cidr,
+//     wildcard (refused at Subscribe/SetSubscriptionAttributes).
+//   - Protocols other than sqs/http/https and FIFO topics are refused with
+//     InvalidParameter, not silently ignored.
 //   - DeleteTopic of a missing topic succeeds (AWS documents this).
 //   - Subject must be ≤ 100 characters without line breaks; Message ≤ 256 KiB.
 package sns

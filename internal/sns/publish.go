@@ -214,6 +214,9 @@ func (s *Service) fanOut(ctx context.Context, endpoint, arn, defaultMsg string, 
 		if v, ok := perProto[sub.Protocol]; ok {
 			msg = v
 		}
+		if !sub.wants(msg, attrs) {
+			continue
+		}
 		n := notification{Type: "Notification", MessageId: id, TopicArn: t.ARN, Subject: subject, Message: msg,
 			Timestamp: ts, SigningCertURL: endpoint + certPath,
 			UnsubscribeURL: endpoint + "/?Action=Unsubscribe&SubscriptionArn=" + url.QueryEscape(sub.ARN)}

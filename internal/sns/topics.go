@@ -381,10 +381,15 @@ func checkSubAttr(k, v string) error {
 		if v != "true" && v != "false" {
 			return errInvalid("Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [%s]. Must be true or false.", v)
 		}
-	case "DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy", "SubscriptionRoleArn":
-		if k == "FilterPolicy" || k == "FilterPolicyScope" {
-			return errInvalid("Invalid parameter: Attributes Reason: penstock does not support %s", k)
+	case "FilterPolicy":
+		if v != "" {
+			return checkFilterPolicy(v)
 		}
+	case "FilterPolicyScope":
+		if v != "MessageAttributes" && v != "MessageBody" {
+			return errInvalid("Invalid parameter: FilterPolicyScope: Invalid value [%s]. Please use either MessageBody or MessageAttributes", v)
+		}
+	case "DeliveryPolicy", "RedrivePolicy", "SubscriptionRoleArn":
 	default:
 		return errInvalid("Invalid parameter: AttributeName")
 	}

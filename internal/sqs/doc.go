@@ -14,8 +14,11 @@
 //
 //   - ReceiveMessage pulls from the consumer. Long polling (WaitTimeSeconds)
 //     is a one-message pull request the server completes as soon as a message
-//     is stored; the rest of the batch is taken without waiting. No polling
-//     loop, no sleeps.
+//     is stored (in 1 s slices, so a poll ends soon after its client leaves
+//     or the server stops); the rest of the batch is taken without waiting.
+//     No sleeps. An empty short poll waits once for 20 ms, so a message whose
+//     SendMessage just returned is found (JetStream updates the consumer's
+//     pending count just after the publish acknowledgement).
 //   - The receipt handle is the base64url of the delivery's JetStream ack
 //     subject ($JS.ACK.SQS_<q>.sqs.<delivered>.<stream seq>.<consumer seq>...),
 //     so any penstock node can act on it. DeleteMessage = +ACK (request/reply,

@@ -200,8 +200,12 @@ func (s *Service) publishBatch(ctx context.Context, m *meta, bodies [][]byte) (u
 	panic("unreachable")
 }
 
-// pollSlice bounds one server-side wait of a long poll.
-const pollSlice = time.Second
+// pollSlice bounds one server-side wait of a long poll; shortPollGrace is
+// how long an empty short poll waits once before answering empty.
+const (
+	pollSlice      = time.Second
+	shortPollGrace = 20 * time.Millisecond
+)
 
 // received is one message handed out by receive.
 type received struct {
@@ -233,6 +237,7 @@ func (s *Service) receive(ctx context.Context, m *meta, max int, wait time.Durat
 		}
 	}
 	var out []received
+	graced := false
 	deadline := time.Now().Add(wait)
 	for len(out) < max {
 		var batch jetstream.MessageBatch
@@ -266,6 +271,22 @@ func (s *Service) receive(ctx context.Context, m *meta, max int, wait time.Durat
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			return out, fmt.Errorf("receiving from %s: %w", m.Name, err)
+		}
+		if got == 0 && len(out) == 0 && !graced && time.Until(deadline) < 100*time.Millisecond {
+			// A short poll found nothing. A message whose publish was just
+			// acknowledged may not have reached the consumer's pending count
+			// yet: give it one brief wait so send-then-receive finds it.
+			graced = true
+			batch, err := cons.Fetch(1, jetstream.FetchMaxWait(shortPollGrace))
+			if err != nil {
+				return out, fmt.Errorf("receiving from %s: %w", m.Name, err)
+			}
+			for msg := range batch.Messages() {
+				got++
+				if r, keep, err := s.take(ctx, m, msg, vis, redrive); err == nil && keep {
+					out = append(out, r)
+				}
+			}
 		}
 		if got == 0 && (len(out) > 0 || time.Until(deadline) < 100*time.Millisecond) {
 			break

@@ -1,0 +1,87 @@
+package sns_test
+
+import (
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// TestFilterPolicy: each case subscribes a queue with a policy, publishes
+// one message and checks whether the queue got it.
+func TestFilterPolicy(t *testing.T) {
+	e := start(t)
+	ctx := t.Context()
+	topic := aws.ToString(must(e.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("filtered")})).TopicArn)
+	str := func(v string) snstypes.MessageAttributeValue {
+		return snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	num := func(v string) snstypes.MessageAttributeValue {
+		return snstypes.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(v)}
+	}
+	arr := func(v string) snstypes.MessageAttributeValue {
+		return snstypes.MessageAttributeValue{DataType: aws.String("String.Array"), StringValue: aws.String(v)}
+	}
+	type attrs = map[string]snstypes.MessageAttributeValue
+	cases := []struct {
+		name, policy, scope, body string
+		attrs                     attrs
+		want                      bool
+	}{
+		{"exact match", `{"color":["red","blue"]}`, "", "m", attrs{"color": str("blue")}, true},
+		{"exact miss", `{"color":["red"]}`, "", "m", attrs{"color": str("blue")}, false},
+		{"missing attribute", `{"color":["red"]}`, "", "m", nil, false},
+		{"prefix", `{"color":[{"prefix":"bl"}]}`, "", "m", attrs{"color": str("blue")}, true},
+		{"anything-but", `{"color":[{"anything-but":["red"]}]}`, "", "m", attrs{"color": str("blue")}, true},
+		{"anything-but miss", `{"color":[{"anything-but":"blue"}]}`, "", "m", attrs{"color": str("blue")}, false},
+		{"numeric range", `{"size":[{"numeric":[">",10,"<=",20]}]}`, "", "m", attrs{"size": num("20")}, true},
+		{"numeric out of range", `{"size":[{"numeric":[">",10,"<=",20]}]}`, "", "m", attrs{"size": num("21")}, false},
+		{"exists false", `{"color":[{"exists":false}]}`, "", "m", nil, true},
+		{"and of keys", `{"color":["red"],"size":[5]}`, "", "m", attrs{"color": str("red"), "size": num("6")}, false},
+		{"string array", `{"tags":["b"]}`, "", "m", attrs{"tags": arr(`["a","b"]`)}, true},
+		{"$or", `{"$or":[{"color":["red"]},{"size":[{"numeric":["=",1]}]}]}`, "", "m", attrs{"size": num("1")}, true},
+		{"body scope nested", `{"detail":{"state":["failed"]}}`, "MessageBody", `{"detail":{"state":"failed"}}`, nil, true},
+		{"body scope miss", `{"detail":{"state":["failed"]}}`, "MessageBody", `{"detail":{"state":"ok"}}`, nil, false},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			name := "f" + string(rune('a'+i))
+			url, arn := e.queue(t, name)
+			sa := map[string]string{"FilterPolicy": tc.policy}
+			if tc.scope != "" {
+				sa["FilterPolicyScope"] = tc.scope
+			}
+			sub, err := e.sns.Subscribe(ctx, &sns.SubscribeInput{TopicArn: &topic, Protocol: aws.String("sqs"), Endpoint: &arn, Attributes: sa})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.sns.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: sub.SubscriptionArn})
+			if _, err := e.sns.Publish(ctx, &sns.PublishInput{TopicArn: &topic, Message: aws.String(tc.body), MessageAttributes: tc.attrs}); err != nil {
+				t.Fatal(err)
+			}
+			// Publish writes to queues before it returns: no waiting needed.
+			out, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(out.Messages) == 1; got != tc.want {
+				ga, _ := e.sns.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: sub.SubscriptionArn})
+				t.Fatalf("delivered=%v, want %v (subscription %v)", got, tc.want, ga.Attributes)
+			}
+		})
+	}
+	_, err := e.sns.Subscribe(ctx, &sns.SubscribeInput{TopicArn: &topic, Protocol: aws.String("sqs"), Endpoint: aws.String("arn:aws:sqs:us-east-1:000000000000:x"),
+		Attributes: map[string]string{"FilterPolicy": `{"a":[{"bogus":1}]}`}})
+	if code(err) != "InvalidParameter" {
+		t.Errorf("bad filter policy: %v, want InvalidParameter", err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
