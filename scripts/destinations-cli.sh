@@ -48,6 +48,16 @@ expect_eq "in flight" "$(a sqs get-queue-attributes --queue-url "$url" --attribu
 a sqs delete-message --queue-url "$url" --receipt-handle "$(json 'd["Messages"][0]["ReceiptHandle"]' <<<"$got")"
 after=$(a sqs receive-message --queue-url "$url" --wait-time-seconds 1 --output json)
 expect_eq "receive after delete" "${after:-nothing}" nothing # the CLI prints nothing for an empty receive
+echo "== SQS: send-message-batch, change-message-visibility, set-queue-attributes, purge-queue"
+batch=$(a sqs send-message-batch --queue-url "$url" --entries Id=a,MessageBody=one Id=b,MessageBody=two --output json)
+expect_eq "send-message-batch successful" "$(json 'len(d["Successful"])' <<<"$batch")" 2
+one=$(a sqs receive-message --queue-url "$url" --wait-time-seconds 5 --output json)
+a sqs change-message-visibility --queue-url "$url" --receipt-handle "$(json 'd["Messages"][0]["ReceiptHandle"]' <<<"$one")" --visibility-timeout 0
+a sqs set-queue-attributes --queue-url "$url" --attributes MessageRetentionPeriod=600
+expect_eq "set-queue-attributes" "$(a sqs get-queue-attributes --queue-url "$url" --attribute-names MessageRetentionPeriod --query Attributes.MessageRetentionPeriod --output text)" 600
+expect_eq "visible after change-message-visibility 0" "$(a sqs get-queue-attributes --queue-url "$url" --attribute-names ApproximateNumberOfMessages --query Attributes.ApproximateNumberOfMessages --output text)" 2
+a sqs purge-queue --queue-url "$url"
+expect_eq "purge-queue" "$(a sqs get-queue-attributes --queue-url "$url" --attribute-names ApproximateNumberOfMessages --query Attributes.ApproximateNumberOfMessages --output text)" 0
 err=$(a sqs get-queue-url --queue-name "missing-$id" 2>&1 || true)
 expect_contains "get-queue-url of a missing queue" "$err" "NonExistentQueue"
 
