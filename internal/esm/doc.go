@@ -91,7 +91,10 @@
 // Every node runs every enabled mapping, but a shard's poller runs only on
 // the node holding its lease (lease.go: ESM_leases, per-key TTL, renewed
 // every TTL/3 by a revision-conditional publish). A crashed node's shards
-// move after Options.LeaseTTL (10 s); a stopped node releases them at once.
+// move after Options.LeaseTTL (10 s); a stopped node releases them at once;
+// a node restarted with the same Options.NodeID takes its leases back at
+// once (embedded mode: always "embedded", so kill -9 and restart resume
+// without waiting for the TTL).
 // A node that loses its lease stops the poller; its last checkpoint write
 // may then land after the new holder's (the checkpoint moves back, records
 // are delivered again: at least once, never skipped).

@@ -35,6 +35,10 @@ type Options struct {
 	// LeaseTTL is how long a shard lease outlives its last renewal (a
 	// crashed node's shards move after this long); 0 = 10 s.
 	LeaseTTL time.Duration
+	// NodeID names this node in shard leases; a restarted node with the
+	// same id takes its leases back at once. "" = "embedded" with an
+	// embedded store (one node only), else a random id.
+	NodeID string
 }
 
 // Engine serves the event-source-mapping API and runs the mappings.
@@ -74,6 +78,12 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 10 * time.Second
 	}
+	if o.NodeID == "" {
+		o.NodeID = newRequestID()
+		if o.Store.Embedded() {
+			o.NodeID = "embedded"
+		}
+	}
 	lk, err := o.Store.KV(ctx, bucketLeases)
 	if err != nil {
 		return nil, err
@@ -87,7 +97,7 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{o: o, log: o.Logger, clock: o.Clock,
-		maps: &mappingStore{kv: mk}, ckpts: &checkpointStore{kv: ck}, leases: lk, node: newRequestID(),
+		maps: &mappingStore{kv: mk}, ckpts: &checkpointStore{kv: ck}, leases: lk, node: o.NodeID,
 		runs: map[string]*mappingRun{}, metrics: map[string]*Metrics{}}
 	e.SetObserver(o.Observer)
 	return e, nil

@@ -29,11 +29,21 @@ type lease struct {
 	rev uint64
 }
 
-// acquire takes the lease; ok=false when another node holds it.
+// acquire takes the lease; ok=false when another node holds it. A lease
+// left by this node's previous life (same NodeID, e.g. after kill -9) is
+// taken back at once.
 func (e *Engine) acquire(ctx context.Context, key string) (*lease, bool, error) {
 	rev, err := e.leases.Create(ctx, key, []byte(e.node), jetstream.KeyTTL(e.o.LeaseTTL))
 	if errors.Is(err, jetstream.ErrKeyExists) {
-		return nil, false, nil
+		cur, gerr := e.leases.Get(ctx, key)
+		if gerr != nil || string(cur.Value()) != e.node {
+			return nil, false, nil
+		}
+		l := &lease{e: e, key: key, rev: cur.Revision()}
+		if err := l.renew(ctx); err != nil {
+			return nil, false, nil
+		}
+		return l, true, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("taking lease %s: %w", key, err)

@@ -14,12 +14,12 @@ import (
 // shard is polled by one of them only, so no record is invoked twice; when
 // one stops, the other takes its shards over.
 func TestLeases(t *testing.T) {
-	en := newEnv(t, func(o *Options) { o.LeaseTTL = time.Second })
+	en := newEnv(t, func(o *Options) { o.LeaseTTL, o.NodeID = time.Second, "node-a" })
 	arn := en.stream("s", 4)
 	var c calls
 	en.f.add("f", recorder(&c, nil))
 	second, err := New(en.ctx, Options{Store: en.store, Streams: en.s, Functions: en.f, Destinations: en.d,
-		Region: testRegion, AccountID: testAccount, LeaseTTL: time.Second})
+		Region: testRegion, AccountID: testAccount, LeaseTTL: time.Second, NodeID: "node-b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,5 +87,24 @@ func TestLeases(t *testing.T) {
 		if err != nil || string(e.Value()) != second.node {
 			t.Errorf("shard %d lease: %v %v, want held by the second engine", sh, err, e)
 		}
+	}
+}
+
+// TestLeaseTakenBackBySameNode: a node restarted with the same id (after a
+// crash that left its leases) takes them back at once; another node waits.
+func TestLeaseTakenBackBySameNode(t *testing.T) {
+	en := newEnv(t, func(o *Options) { o.NodeID = "node-a" })
+	key := "m.shardId-000000000000"
+	if _, ok, err := en.e.acquire(en.ctx, key); err != nil || !ok {
+		t.Fatalf("first acquire: %v %v", ok, err)
+	}
+	// The same node id again (a new life of the node): taken back.
+	again := &Engine{o: en.e.o, leases: en.e.leases, node: "node-a", log: en.e.log}
+	if _, ok, err := again.acquire(en.ctx, key); err != nil || !ok {
+		t.Fatalf("same node re-acquire: %v %v, want ok", ok, err)
+	}
+	other := &Engine{o: en.e.o, leases: en.e.leases, node: "node-b", log: en.e.log}
+	if _, ok, err := other.acquire(en.ctx, key); err != nil || ok {
+		t.Fatalf("other node acquire: %v %v, want refused", ok, err)
 	}
 }
