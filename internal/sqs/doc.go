@@ -1,5 +1,5 @@
 // Package sqs serves the Amazon SQS API (standard queues) over the JSON
-// protocol (application/x-amz-json-1.0, X-Amz-Target: AmazonSQS.<Action>),
+// protocol (and the legacy query protocol) (application/x-amz-json-1.0, X-Amz-Target: AmazonSQS.<Action>),
 // which aws-sdk-go-v2 and the installed AWS CLI (botocore's SQS model says
 // "protocol": "json") both use, and gives the destination router a Go API
 // (Exists, Send).
@@ -51,8 +51,10 @@
 //     ("com.amazonaws.sqs#QueueDoesNotExist") and AWS's legacy query code in
 //     x-amzn-query-error ("AWS.SimpleQueueService.NonExistentQueue;Sender"),
 //     which the SDKs (awsQueryCompatible) report as the error code.
-//   - The query protocol (Action=...&Version=2012-11-05 form posts) is not
-//     served: no client installed here sends it.
+//   - The query protocol (Action=...&Version=2012-11-05 form posts to / or to
+//     the queue URL, XML answers; older SDKs) is served by translating the
+//     form into the JSON request and the result into AWS's XML (query.go);
+//     tested with hand-made requests, as no installed client speaks it.
 //   - MaximumMessageSize defaults to 262144 (the long-standing AWS default;
 //     AWS raised the maximum to 1 MiB in 2025, accepted here up to 1048576).
 package sqs

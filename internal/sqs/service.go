@@ -105,12 +105,17 @@ var operations = map[string]operation{
 }
 
 // ServeHTTP serves the JSON protocol (X-Amz-Target: AmazonSQS.<Op>), which
-// both aws-sdk-go-v2 and the installed AWS CLI use.
+// both aws-sdk-go-v2 and the installed AWS CLI use, and the query protocol
+// (query.go) for older clients.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
+	if target == "" {
+		s.serveQuery(w, r)
+		return
+	}
 	op, ok := strings.CutPrefix(target, "AmazonSQS.")
 	if !ok {
-		s.writeError(w, apiError("InvalidAction", "penstock serves SQS over the JSON protocol (X-Amz-Target: AmazonSQS.<Action>) only"))
+		s.writeError(w, apiError("InvalidAction", "unknown target %s", target))
 		return
 	}
 	h := operations[op]
