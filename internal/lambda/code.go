@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -267,4 +268,31 @@ func extractFile(f *zip.File, dst string, perm fs.FileMode, budget int64) (int64
 		return n, fmt.Errorf("chmod %s: %w", dst, err)
 	}
 	return n, nil
+}
+
+// gc removes unpacked packages no function refers to any more (and
+// leftovers of interrupted unpacks), keeping anything changed since
+// before: a package unpacked while gc runs is never removed.
+func (c *codeCache) gc(referenced map[string]bool, before time.Time) (removed int, err error) {
+	ents, err := os.ReadDir(c.dir)
+	if err != nil {
+		return 0, fmt.Errorf("reading code cache: %w", err)
+	}
+	for _, e := range ents {
+		if referenced[e.Name()] {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || !info.ModTime().Before(before) {
+			continue
+		}
+		unlock := c.lock(e.Name())
+		err = os.RemoveAll(filepath.Join(c.dir, e.Name()))
+		unlock()
+		if err != nil {
+			return removed, fmt.Errorf("removing %s from the code cache: %w", e.Name(), err)
+		}
+		removed++
+	}
+	return removed, nil
 }

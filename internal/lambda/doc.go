@@ -12,7 +12,9 @@
 //     "<function>/<sha256 hex>". Each node unpacks a package once into
 //     CacheDir/<sha256 hex> (atomic rename of a temp dir, a marker file
 //     tells a complete unpack) and reuses it; a node that did not take the
-//     upload fetches it from the object store on first invoke.
+//     upload fetches it from the object store on first invoke. Packages no
+//     function uses any more (deleted, replaced) are removed from the cache
+//     when the service next starts.
 //   - Event invocations: the work-queue stream LAMBDA_async (see Invoke).
 //   - Logs: the runtime's LogSink is Logs, which publishes each line to the
 //     stream LAMBDA_logs on subject lambda.logs.<function> (MaxAge 7 days,
@@ -73,4 +75,7 @@
 //     (/_penstock/code/<function>?sha256=<hex>) serving the zip, in place of
 //     a presigned S3 URL.
 //   - Tags on event source mapping ARNs are not served here.
+//   - Reserved concurrency is enforced per node (each node's runtime caps
+//     the function at N environments), so a cluster of k nodes may run up
+//     to k×N at once.
 package lambda

@@ -12,13 +12,27 @@ var errStale = errors.New("lambda: function changed again")
 // InProgress to Successful once their code is unpacked on this node. At
 // start it picks up work a stopped process left behind.
 func (s *Service) runActivator(ctx context.Context) error {
+	started := time.Now()
 	recs, err := s.all(ctx)
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("lambda: scanning functions for pending work", "err", err)
 	}
+	referenced := map[string]bool{}
 	for _, r := range recs {
+		referenced[r.Code.Hex] = true
+		if r.Live != nil {
+			referenced[r.Live.Code.Hex] = true
+		}
 		if r.State == statePending || r.LastUpdateStatus == updInProgress {
 			s.finish(ctx, r.Name)
+		}
+	}
+	if err == nil {
+		// Packages of deleted or updated functions, from earlier runs.
+		if n, err := s.code.gc(referenced, started); err != nil {
+			s.log.Warn("lambda: cleaning the code cache", "err", err)
+		} else if n > 0 {
+			s.log.Info("lambda: cleaned the code cache", "removed", n)
 		}
 	}
 	for {
