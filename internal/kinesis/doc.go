@@ -29,6 +29,13 @@
 // memory: with several nodes on one NATS cluster, a write on another node
 // can race a reshard (UNCONFIRMED territory for us; single node is exact).
 //
+// A reshard creates the children's logs before it commits the metadata; a
+// crash in between leaves empty logs that nothing references (not
+// reclaimed). CreateStream creates its logs when CREATING ends, and Run
+// finishes that after a crash.
+//
+// Throttling state (Options.Throttle) is per node and in memory.
+//
 // Sequence numbers are 56 decimal digits: "49", the shard index (10
 // digits), the storage seq (20 digits) and 24 zeros. They strictly increase
 // within a shard, are unique in a stream and compare as big integers (or as
