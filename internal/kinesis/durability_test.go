@@ -147,3 +147,33 @@ func TestRestart_Durability(t *testing.T) {
 		t.Fatalf("shards after second split: %v", got)
 	}
 }
+
+// A stream still CREATING when the server stops becomes ACTIVE, with its
+// shard logs, after a restart.
+func TestRestart_FinishesCreating(t *testing.T) {
+	clk := newClock()
+	cfg := server.DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	cfg.StateDelay = time.Hour
+	cfg.Now = clk.Now
+	srv, stop := runServer(t, cfg)
+	c := client(srv)
+	if _, err := c.CreateStream(t.Context(), &kinesis.CreateStreamInput{StreamName: aws.String("pending"), ShardCount: aws.Int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	clk.Advance(2 * time.Hour)
+	srv2, _ := runServer(t, cfg)
+	c2 := client(srv2)
+	waitActive(t, c2, "pending")
+	put(t, c2, "pending", "k", "v")
+	recs := 0
+	for _, sh := range shards(t, c2, "pending") {
+		got, _ := readAll(t, c2, iter(t, c2, "pending", *sh.ShardId, types.ShardIteratorTypeTrimHorizon, nil))
+		recs += len(got)
+	}
+	if recs != 1 {
+		t.Fatalf("%d records", recs)
+	}
+}
