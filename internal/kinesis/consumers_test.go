@@ -240,7 +240,8 @@ func TestSubscribeToShard_Takeover(t *testing.T) {
 	}
 }
 
-// SubscribeToShard in CBOR (Java SDK / KCL): event payloads are CBOR.
+// SubscribeToShard in CBOR over HTTP/2 (Java SDK / KCL): event payloads
+// are CBOR.
 func TestSubscribeToShard_CBOR(t *testing.T) {
 	c, srv := start(t, nil)
 	createStream(t, c, "cb", 1)
@@ -252,11 +253,20 @@ func TestSubscribeToShard_CBOR(t *testing.T) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL()+"/", bytes.NewReader(body))
 	req.Header.Set("X-Amz-Target", "Kinesis_20131202.SubscribeToShard")
 	req.Header.Set("Content-Type", ctCBOR)
-	resp, err := http.DefaultClient.Do(req)
+	// Over h2c with prior knowledge, as the JS SDK v3 (and Java's async
+	// client) talk HTTP/2.
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	h2c := &http.Client{Transport: &http.Transport{Protocols: &protocols}}
+	defer h2c.CloseIdleConnections()
+	resp, err := h2c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("protocol %s, want HTTP/2", resp.Proto)
+	}
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.amazon.eventstream" {
 		t.Fatalf("status %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
