@@ -113,6 +113,8 @@ a s3 cp "$PS_TMP/huge.bin" "s3://$bucket/blobs/huge.bin" >/dev/null
 a s3 cp "s3://$bucket/blobs/huge.bin" "$PS_TMP/huge.out" >/dev/null
 cmp -s "$PS_TMP/huge.bin" "$PS_TMP/huge.out" || ps_fail "s3 cp multipart round trip changed the bytes"
 expect_contains "multipart ETag (20 MB, 3 parts)" "$(a s3api head-object --bucket "$bucket" --key blobs/huge.bin --query ETag --output text)" '-3"'
+a s3 cp "s3://$bucket/blobs/big.bin" "s3://$bucket/copies/big.bin" >/dev/null
+expect_eq "s3 cp bucket to bucket (CopyObject)" "$(a s3api head-object --bucket "$bucket" --key copies/big.bin --query ContentLength --output text)" 300000
 expect_contains "s3 ls" "$(a s3 ls "s3://$bucket/blobs/")" "big.bin"
 err=$(a s3api delete-bucket --bucket "$bucket" 2>&1 || true)
 expect_contains "delete-bucket of a non-empty bucket" "$err" "BucketNotEmpty"

@@ -39,7 +39,7 @@
 //   - Bodies are buffered in memory (Options.MaxObjectSize, default 1 GiB).
 //   - Re-creating your own bucket answers 200 in us-east-1 and
 //     BucketAlreadyOwnedByYou elsewhere, as AWS does.
-//   - Versioning, ACLs, policies, CORS, lifecycle, tagging, CopyObject,
+//   - Versioning, ACLs, policies, CORS, lifecycle, tagging, UploadPartCopy,
 //     ListParts/ListMultipartUploads and other subresources answer
 //     NotImplemented (501), never a fake success.
 //   - Multipart objects carry no stored CRC32 (GetObject then returns no

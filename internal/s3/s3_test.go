@@ -266,3 +266,43 @@ func TestListObjectsV2(t *testing.T) {
 		t.Fatalf("paged listing=%q", got)
 	}
 }
+
+func TestCopyObject(t *testing.T) {
+	srv := penstocktest.Start(t, nil)
+	c := pathClient(srv)
+	ctx := t.Context()
+	for _, b := range []string{"src-bucket", "dst-bucket"} {
+		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := []byte("copy me")
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("src-bucket"), Key: aws.String("dir/a b.txt"), Body: bytes.NewReader(body),
+		ContentType: aws.String("text/plain"), Metadata: map[string]string{"m": "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("dst-bucket"), Key: aws.String("copy.txt"), CopySource: aws.String("src-bucket/dir/a%20b.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.CopyObjectResult.ETag) != etagOf(body) {
+		t.Errorf("copy ETag=%s", aws.ToString(out.CopyObjectResult.ETag))
+	}
+	get, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("dst-bucket"), Key: aws.String("copy.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(get.Body)
+	get.Body.Close()
+	if !bytes.Equal(got, body) || get.Metadata["m"] != "1" || aws.ToString(get.ContentType) != "text/plain" {
+		t.Errorf("copied object %q meta %v type %s", got, get.Metadata, aws.ToString(get.ContentType))
+	}
+	_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("dst-bucket"), Key: aws.String("x"), CopySource: aws.String("src-bucket/missing")})
+	if code(err) != "NoSuchKey" {
+		t.Errorf("copy of a missing key: %v, want NoSuchKey", err)
+	}
+	_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("dst-bucket"), Key: aws.String("copy.txt"), CopySource: aws.String("dst-bucket/copy.txt")})
+	if code(err) != "InvalidRequest" {
+		t.Errorf("copy onto itself: %v, want InvalidRequest", err)
+	}
+}

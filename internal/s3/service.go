@@ -177,7 +177,7 @@ func (s *Service) objectOp(w http.ResponseWriter, r *http.Request, bucket, key s
 	switch r.Method {
 	case http.MethodPut:
 		if r.Header.Get("x-amz-copy-source") != "" {
-			return s3Error("NotImplemented", nil, "penstock does not implement CopyObject")
+			return s.copyObject(w, r, bucket, key)
 		}
 		return s.putObject(w, r, bucket, key)
 	case http.MethodGet, http.MethodHead:
