@@ -1,8 +1,9 @@
 // Package s3 serves the Amazon S3 REST API subset penstock needs for
 // on-failure destinations and everyday CLI use: buckets (create, list,
 // head, delete, location), objects (put, get with Range and conditional
-// headers, head, delete, multi-delete) and listing (ListObjectsV2 with
-// prefix, delimiter/CommonPrefixes, max-keys, continuation tokens,
+// headers, head, delete, multi-delete, copy), multipart uploads (create,
+// upload part, complete, abort: multipart.go) and listing (ListObjectsV2
+// with prefix, delimiter/CommonPrefixes, max-keys, continuation tokens,
 // start-after, encoding-type=url; ListObjects v1 with markers).
 //
 // # Addressing
