@@ -166,7 +166,7 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 			p.waitRoom(ctx)
 			continue
 		}
-		n := min(room, 10000)
+		n := min(room, 1000) // one Direct Get batch; larger requests read slower (BenchmarkDrain)
 		if closed {
 			n = int(min(uint64(n), endSeq-cursor+1))
 		}
