@@ -18,8 +18,13 @@ import (
 
 const mappingsPath = "/2015-03-31/event-source-mappings"
 
-// ServeHTTP serves the event-source-mapping operations of the Lambda API.
+// ServeHTTP serves the event-source-mapping operations of the Lambda API
+// and the tags operations on mapping ARNs (see IsTagPath).
 func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if IsTagPath(r) {
+		e.serveTags(w, r)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), mappingsPath)
 	if !ok {
 		writeError(w, errNotFound())

@@ -31,6 +31,8 @@
 //   - metrics.go: per-mapping counters (Engine.Metrics) and the invoke
 //     observer benchmarks use.
 //   - lease.go: shard leases for cluster mode (below).
+//   - tags.go: TagResource/UntagResource/ListTags on mapping ARNs (the
+//     server routes those tags paths here, IsTagPath).
 //   - kinesis.go, lambda.go: adapters from the Kinesis and Lambda services
 //     to the Streams and Functions interfaces.
 //
@@ -82,9 +84,7 @@
 //
 // TumblingWindowInSeconds > 0 and non-empty FilterCriteria are refused
 // with InvalidParameterValueException saying so; enhanced fan-out consumer
-// ARNs and KMSKeyArn are not supported; tags given at create are stored
-// but ListTags on a mapping ARN is served by the Lambda service, which
-// does not know them.
+// ARNs and KMSKeyArn are not supported.
 //
 // # Cluster mode
 //

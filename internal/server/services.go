@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"net/http"
 
+	"github.com/penstock/penstock/internal/awsapi"
 	"github.com/penstock/penstock/internal/esm"
 )
 
@@ -39,6 +41,17 @@ func (s *Server) provisionServices(ctx context.Context) error {
 		}
 		s.front.mappings = engine
 		s.runners = append(s.runners, engine)
+		// Tags on mapping ARNs (/2017-03-31/tags/...:event-source-mapping:...)
+		// are the engine's; every other Lambda path stays with s.lambda.
+		if lambdaAPI := s.front.services[awsapi.Lambda]; lambdaAPI != nil {
+			s.front.services[awsapi.Lambda] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if esm.IsTagPath(r) {
+					engine.ServeHTTP(w, r)
+					return
+				}
+				lambdaAPI.ServeHTTP(w, r)
+			})
+		}
 	}
 	return nil
 }
