@@ -28,6 +28,7 @@ func (s *Service) createQueue(ctx context.Context, r *http.Request, in json.RawM
 	var req struct {
 		QueueName  string            `json:"QueueName"`
 		Attributes map[string]string `json:"Attributes"`
+		Tags       map[string]string `json:"tags"`
 	}
 	if err := decode(in, &req); err != nil {
 		return nil, err
@@ -35,7 +36,7 @@ func (s *Service) createQueue(ctx context.Context, r *http.Request, in json.RawM
 	if req.QueueName == "" {
 		return nil, apiError("MissingParameter", "The request must contain the parameter QueueName.")
 	}
-	if err := s.create(ctx, req.QueueName, req.Attributes); err != nil {
+	if err := s.create(ctx, req.QueueName, req.Attributes, req.Tags); err != nil {
 		return nil, err
 	}
 	return map[string]string{"QueueUrl": s.queueURL(r.Host, req.QueueName)}, nil
@@ -547,4 +548,89 @@ func (s *Service) purgeQueue(ctx context.Context, r *http.Request, in json.RawMe
 	delete(s.queues, m.Name)
 	s.mu.Unlock()
 	return nil, nil
+}
+
+func (s *Service) tagQueue(ctx context.Context, r *http.Request, in json.RawMessage) (any, error) {
+	var req struct {
+		QueueUrl string            `json:"QueueUrl"`
+		Tags     map[string]string `json:"Tags"`
+	}
+	if err := decode(in, &req); err != nil {
+		return nil, err
+	}
+	name, err := s.nameFromURL(req.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.update(ctx, name, func(m *meta) {
+		if m.Tags == nil {
+			m.Tags = map[string]string{}
+		}
+		for k, v := range req.Tags {
+			m.Tags[k] = v
+		}
+	})
+}
+
+func (s *Service) untagQueue(ctx context.Context, r *http.Request, in json.RawMessage) (any, error) {
+	var req struct {
+		QueueUrl string   `json:"QueueUrl"`
+		TagKeys  []string `json:"TagKeys"`
+	}
+	if err := decode(in, &req); err != nil {
+		return nil, err
+	}
+	name, err := s.nameFromURL(req.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.update(ctx, name, func(m *meta) {
+		for _, k := range req.TagKeys {
+			delete(m.Tags, k)
+		}
+	})
+}
+
+func (s *Service) listQueueTags(ctx context.Context, r *http.Request, in json.RawMessage) (any, error) {
+	var req queueRef
+	if err := decode(in, &req); err != nil {
+		return nil, err
+	}
+	m, err := s.metaFor(ctx, req.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Tags) == 0 {
+		return map[string]any{}, nil
+	}
+	return map[string]any{"Tags": m.Tags}, nil
+}
+
+// listDeadLetterSourceQueues lists the queues whose RedrivePolicy targets
+// this queue.
+func (s *Service) listDeadLetterSourceQueues(ctx context.Context, r *http.Request, in json.RawMessage) (any, error) {
+	var req queueRef
+	if err := decode(in, &req); err != nil {
+		return nil, err
+	}
+	m, err := s.metaFor(ctx, req.QueueUrl)
+	if err != nil {
+		return nil, err
+	}
+	names, err := s.names(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	urls := []string{}
+	for _, n := range names {
+		src, _, err := s.loadMeta(ctx, n)
+		if err != nil {
+			continue
+		}
+		var p redrivePolicy
+		if json.Unmarshal([]byte(src.attr("RedrivePolicy")), &p) == nil && p.DeadLetterTargetArn == s.ARN(m.Name) {
+			urls = append(urls, s.queueURL(r.Host, n))
+		}
+	}
+	return map[string]any{"queueUrls": urls}, nil
 }

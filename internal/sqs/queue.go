@@ -102,6 +102,7 @@ type meta struct {
 	Created      int64             `json:"created"`      // unix seconds
 	LastModified int64             `json:"lastModified"` // unix seconds
 	Attributes   map[string]string `json:"attributes"`   // set attributes only
+	Tags         map[string]string `json:"tags,omitempty"`
 }
 
 func (m *meta) attr(name string) string {
@@ -240,7 +241,7 @@ func validateAttributes(attrs map[string]string) error {
 
 // createQueue creates the queue or returns the existing one when the given
 // attributes match.
-func (s *Service) create(ctx context.Context, name string, attrs map[string]string) error {
+func (s *Service) create(ctx context.Context, name string, attrs, tags map[string]string) error {
 	if strings.HasSuffix(name, ".fifo") || attrs["FifoQueue"] == "true" {
 		return apiError("InvalidParameterValue", "penstock does not support FIFO queues.")
 	}
@@ -252,7 +253,10 @@ func (s *Service) create(ctx context.Context, name string, attrs map[string]stri
 		return err
 	}
 	now := s.now().Unix()
-	m := &meta{Name: name, Created: now, LastModified: now, Attributes: maps.Clone(attrs)}
+	if err := validTags(tags); err != nil {
+		return err
+	}
+	m := &meta{Name: name, Created: now, LastModified: now, Attributes: maps.Clone(attrs), Tags: maps.Clone(tags)}
 	if m.Attributes == nil {
 		m.Attributes = map[string]string{}
 	}
@@ -299,11 +303,7 @@ func (s *Service) setAttributes(ctx context.Context, name string, attrs map[stri
 	if err := validateAttributes(attrs); err != nil {
 		return err
 	}
-	for {
-		m, rev, err := s.loadMeta(ctx, name)
-		if err != nil {
-			return err
-		}
+	return s.update(ctx, name, func(m *meta) {
 		for k, v := range attrs {
 			if v == "" && (k == "RedrivePolicy" || k == "Policy") {
 				delete(m.Attributes, k)
@@ -312,9 +312,24 @@ func (s *Service) setAttributes(ctx context.Context, name string, attrs map[stri
 			m.Attributes[k] = v
 		}
 		m.LastModified = s.now().Unix()
+	})
+}
+
+// update applies change to the queue's metadata (compare-and-set, retried
+// on concurrent updates) and brings its storage in line.
+func (s *Service) update(ctx context.Context, name string, change func(*meta)) error {
+	for {
+		m, rev, err := s.loadMeta(ctx, name)
+		if err != nil {
+			return err
+		}
+		if m.Attributes == nil {
+			m.Attributes = map[string]string{}
+		}
+		change(m)
 		b, _ := json.Marshal(m)
 		if _, err := s.kv.Update(ctx, name, b, rev); err != nil {
-			if errors.Is(err, jetstream.ErrKeyExists) {
+			if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 				continue // concurrent update: retry on the new revision
 			}
 			return fmt.Errorf("updating queue %s: %w", name, err)
@@ -338,4 +353,18 @@ func (s *Service) names(ctx context.Context, prefix string) ([]string, error) {
 	_ = lister.Stop() // after a full iteration Stop reports the closed subscription
 	sortStrings(out)
 	return out, nil
+}
+
+// validTags checks tag keys and values as AWS does (at most 50, keys
+// 1..128, values 0..256 characters).
+func validTags(tags map[string]string) error {
+	if len(tags) > 50 {
+		return apiError("InvalidParameterValue", "Too many tags: %d (at most 50).", len(tags))
+	}
+	for k, v := range tags {
+		if k == "" || len(k) > 128 || len(v) > 256 {
+			return apiError("InvalidParameterValue", "Tag key must be 1 to 128 characters and value at most 256.")
+		}
+	}
+	return nil
 }

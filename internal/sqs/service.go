@@ -102,6 +102,10 @@ var operations = map[string]operation{
 	"ChangeMessageVisibility":      (*Service).changeMessageVisibility,
 	"ChangeMessageVisibilityBatch": (*Service).changeMessageVisibilityBatch,
 	"PurgeQueue":                   (*Service).purgeQueue,
+	"TagQueue":                     (*Service).tagQueue,
+	"UntagQueue":                   (*Service).untagQueue,
+	"ListQueueTags":                (*Service).listQueueTags,
+	"ListDeadLetterSourceQueues":   (*Service).listDeadLetterSourceQueues,
 }
 
 // ServeHTTP serves the JSON protocol (X-Amz-Target: AmazonSQS.<Op>), which

@@ -534,3 +534,30 @@ func TestAbandonedLongPoll(t *testing.T) {
 		return nil
 	})
 }
+
+func TestTagsAndDeadLetterSources(t *testing.T) {
+	c := newClient(t)
+	ctx := t.Context()
+	out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("tagged"), Tags: map[string]string{"team": "data"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := out.QueueUrl
+	if _, err := c.TagQueue(ctx, &sqs.TagQueueInput{QueueUrl: url, Tags: map[string]string{"env": "dev", "x": "y"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UntagQueue(ctx, &sqs.UntagQueueInput{QueueUrl: url, TagKeys: []string{"x"}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := c.ListQueueTags(ctx, &sqs.ListQueueTagsInput{QueueUrl: url})
+	if err != nil || len(tags.Tags) != 2 || tags.Tags["team"] != "data" || tags.Tags["env"] != "dev" {
+		t.Fatalf("ListQueueTags=%v,%v", tags, err)
+	}
+	dlq := mustCreate(t, c, "the-dlq", nil)
+	src := mustCreate(t, c, "a-source", map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:the-dlq","maxReceiveCount":3}`})
+	mustCreate(t, c, "unrelated", nil)
+	ls, err := c.ListDeadLetterSourceQueues(ctx, &sqs.ListDeadLetterSourceQueuesInput{QueueUrl: &dlq})
+	if err != nil || len(ls.QueueUrls) != 1 || ls.QueueUrls[0] != src {
+		t.Fatalf("ListDeadLetterSourceQueues=%v,%v want [%s]", ls, err, src)
+	}
+}
