@@ -561,3 +561,47 @@ func TestTagsAndDeadLetterSources(t *testing.T) {
 		t.Fatalf("ListDeadLetterSourceQueues=%v,%v want [%s]", ls, err, src)
 	}
 }
+
+// TestStorageFollowsAttributes: the queue's JetStream stream keeps messages
+// for MessageRetentionPeriod (MaxAge) and its consumer's ack wait is the
+// VisibilityTimeout, at creation and after SetQueueAttributes.
+func TestStorageFollowsAttributes(t *testing.T) {
+	srv := penstocktest.Start(t, nil)
+	c := sqs.NewFromConfig(penstocktest.AWSConfig(srv))
+	ctx := t.Context()
+	url := mustCreate(t, c, "stored", map[string]string{"MessageRetentionPeriod": "3600", "VisibilityTimeout": "45"})
+	check := func(retention, vis time.Duration) {
+		t.Helper()
+		js := srv.Store().JetStream()
+		st, err := js.Stream(ctx, "SQS_stored")
+		if err != nil {
+			t.Fatal(err)
+		}
+		si, err := st.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cons, err := st.Consumer(ctx, "sqs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ci, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if si.Config.MaxAge != retention || ci.Config.AckWait != vis || si.Config.Retention.String() != "WorkQueue" {
+			t.Errorf("stream MaxAge %v (want %v), retention %v, consumer AckWait %v (want %v)", si.Config.MaxAge, retention, si.Config.Retention, ci.Config.AckWait, vis)
+		}
+	}
+	check(time.Hour, 45*time.Second)
+	if _, err := c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &url, Attributes: map[string]string{"MessageRetentionPeriod": "60", "VisibilityTimeout": "5"}}); err != nil {
+		t.Fatal(err)
+	}
+	check(time.Minute, 5*time.Second)
+	if _, err := c.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: &url}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Store().JetStream().Stream(ctx, "SQS_stored"); err == nil {
+		t.Errorf("the stream outlived DeleteQueue")
+	}
+}
