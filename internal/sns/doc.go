@@ -20,9 +20,12 @@
 //   - HTTP/HTTPS subscribers start PendingConfirmation: a
 //     SubscriptionConfirmation is posted with a SubscribeURL
 //     (GET /?Action=ConfirmSubscription&TopicArn=..&Token=..) that confirms it.
-//     Notifications are posted by Run's worker goroutines (HTTPWorkers) with
-//     bounded exponential backoff (HTTPAttempts, HTTPBackoff..HTTPMaxBackoff;
-//     defaults 4 attempts, 1 s doubling to 20 s) and the x-amz-sns-* headers.
+//     Notifications are queued durably in the SNS_http JetStream stream and
+//     posted by Run's worker goroutines (HTTPWorkers) through one durable
+//     consumer, with bounded exponential backoff (a nak with delay;
+//     HTTPAttempts, HTTPBackoff..HTTPMaxBackoff; defaults 4 attempts, 1 s
+//     doubling to 20 s) and the x-amz-sns-* headers. A queued delivery
+//     survives a restart; with several nodes each is posted by one of them.
 //   - Signatures are real SignatureVersion 1 (SHA1withRSA over AWS's canonical
 //     string) made with penstock's own self-signed key; SigningCertURL points
 //     at /_penstock/sns/SimpleNotificationService-penstock.pem on the server,
@@ -30,8 +33,8 @@
 //
 // # Choices and UNCONFIRMED behaviour
 //
-//   - Pending HTTP deliveries live in memory: notifications queued when the
-//     server stops are lost (AWS keeps retrying for hours).
+//   - HTTP deliveries are dropped after HTTPAttempts tries or 24 hours in
+//     the queue (AWS's default policy retries 3 times over about a minute).
 //   - A failed SQS delivery (queue deleted since subscribing) is logged and
 //     skipped; Publish still succeeds, as with AWS.
 //   - FilterPolicy (filter.go) with FilterPolicyScope MessageAttributes or

@@ -259,8 +259,10 @@ func (s *Service) fanOut(ctx context.Context, endpoint, arn, defaultMsg string, 
 				s.log.Warn("sns: delivering to queue", "subscription", sub.ARN, "queue", sub.Endpoint, "err", err)
 			}
 		case "http", "https":
-			s.enqueue(ctx, httpDelivery{url: sub.Endpoint, body: []byte(body), typ: "Notification",
-				id: id, topic: t.ARN, sub: sub.ARN, raw: sub.raw()})
+			if err := s.enqueue(ctx, httpDelivery{URL: sub.Endpoint, Body: []byte(body), Type: "Notification",
+				ID: id, Topic: t.ARN, Sub: sub.ARN, Raw: sub.raw()}); err != nil {
+				return "", err
+			}
 		}
 	}
 	return id, nil
@@ -274,7 +276,9 @@ func (s *Service) enqueueConfirmation(ctx context.Context, endpoint string, sub 
 		Timestamp:    s.timestamp(), SigningCertURL: endpoint + certPath}
 	s.sign(&n)
 	b, _ := json.Marshal(n)
-	s.enqueue(ctx, httpDelivery{url: sub.Endpoint, body: b, typ: n.Type, id: n.MessageId, topic: sub.TopicArn})
+	if err := s.enqueue(ctx, httpDelivery{URL: sub.Endpoint, Body: b, Type: n.Type, ID: n.MessageId, Topic: sub.TopicArn}); err != nil {
+		s.log.Warn("sns: queueing subscription confirmation", "endpoint", sub.Endpoint, "err", err)
+	}
 }
 
 func asNotFound(err error) bool {

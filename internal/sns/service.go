@@ -53,8 +53,8 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	key    *rsa.PrivateKey
-	cert   []byte // PEM of the self-signed signing certificate
-	http   chan httpDelivery
+	cert   []byte             // PEM of the self-signed signing certificate
+	httpq  jetstream.Consumer // SNS_http deliveries (httpdelivery.go)
 }
 
 // New opens the topic and subscription buckets and the signing key.
@@ -84,7 +84,6 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	if s.o.HTTPWorkers <= 0 {
 		s.o.HTTPWorkers = 8
 	}
-	s.http = make(chan httpDelivery, 1024)
 	var err error
 	if s.topics, err = o.Store.KV(ctx, "SNS_topics"); err != nil {
 		return nil, fmt.Errorf("sns: %w", err)
@@ -93,6 +92,9 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		return nil, fmt.Errorf("sns: %w", err)
 	}
 	if err := s.loadKey(ctx); err != nil {
+		return nil, fmt.Errorf("sns: %w", err)
+	}
+	if err := s.openHTTPQueue(ctx); err != nil {
 		return nil, fmt.Errorf("sns: %w", err)
 	}
 	return s, nil
