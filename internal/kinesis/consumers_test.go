@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -108,31 +109,46 @@ func TestSubscribeToShard(t *testing.T) {
 	for i := range 3 {
 		put(t, c, "sub", "k", fmt.Sprint("r", i))
 	}
-	out, err := c.SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{
-		ConsumerARN: cons.ConsumerARN, ShardId: aws.String("shardId-000000000000"),
-		StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon},
-	})
-	if err != nil {
-		t.Fatalf("SubscribeToShard: %v", err)
+	// The live stream is read with plain HTTP and our own decoder: through
+	// aws-sdk-go-v2 (1.47.7 / smithy-go 1.28.8) a stream read failed now
+	// and then, client side, with "use of closed network connection" while
+	// the server kept writing; raw reads of the same server never did.
+	// TestSubscribeToShard_ClosedShardEnds reads through the SDK.
+	next := rawSubscribe(t, srv, *cons.ConsumerARN, "TRIM_HORIZON")
+	type event struct {
+		Records []struct {
+			Data           []byte
+			SequenceNumber string
+		}
+		ContinuationSequenceNumber string
+		MillisBehindLatest         *int64
 	}
-	stream := out.GetStream()
-	defer stream.Close()
-	recs, evs := events(t, stream, 3)
-	if len(recs) != 3 || string(recs[0].Data) != "r0" || string(recs[2].Data) != "r2" {
-		t.Fatalf("first records: %d", len(recs))
+	read := func() event {
+		t.Helper()
+		kind, payload := next()
+		var ev event
+		if err := json.Unmarshal(payload, &ev); err != nil || kind != "SubscribeToShardEvent" || ev.MillisBehindLatest == nil {
+			t.Fatalf("got %s %s", kind, payload)
+		}
+		return ev
 	}
-	if last := evs[len(evs)-1]; *last.ContinuationSequenceNumber != *recs[2].SequenceNumber {
-		t.Fatalf("continuation %s, want %s", *last.ContinuationSequenceNumber, *recs[2].SequenceNumber)
+	if kind, _ := next(); kind != "initial-response" {
+		t.Fatalf("first message %s", kind)
+	}
+	ev := read()
+	if len(ev.Records) != 3 || string(ev.Records[0].Data) != "r0" || string(ev.Records[2].Data) != "r2" {
+		t.Fatalf("first event: %+v", ev)
+	}
+	if ev.ContinuationSequenceNumber != ev.Records[2].SequenceNumber {
+		t.Fatalf("continuation %s, want %s", ev.ContinuationSequenceNumber, ev.Records[2].SequenceNumber)
 	}
 	// New records are pushed as they arrive.
 	put(t, c, "sub", "k", "live")
-	recs, _ = events(t, stream, 1)
-	if string(recs[0].Data) != "live" {
-		t.Fatalf("pushed record %q", recs[0].Data)
+	if ev = read(); len(ev.Records) != 1 || string(ev.Records[0].Data) != "live" {
+		t.Fatalf("pushed: %+v", ev)
 	}
-	// A second subscription within 5 s is refused (another client: see
-	// TestSubscribeToShard_Takeover).
-	_, err = client(srv).SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{
+	// A second subscription within 5 s is refused (through the SDK).
+	_, err := c.SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{
 		ConsumerARN: cons.ConsumerARN, ShardId: aws.String("shardId-000000000000"),
 		StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeLatest},
 	})
@@ -141,9 +157,8 @@ func TestSubscribeToShard(t *testing.T) {
 	if _, err := c.DeregisterStreamConsumer(ctx, &kinesis.DeregisterStreamConsumerInput{ConsumerARN: cons.ConsumerARN}); err != nil {
 		t.Fatal(err)
 	}
-	events(t, stream, 0)
-	if stream.Err() == nil {
-		t.Fatal("stream ended without the exception")
+	if kind, payload := next(); kind != "exception:ResourceNotFoundException" {
+		t.Fatalf("after deregistration: %s %s", kind, payload)
 	}
 }
 
@@ -156,6 +171,7 @@ func TestSubscribeToShard_ClosedShardEnds(t *testing.T) {
 	if _, err := c.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("cs"), ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String("1000")}); err != nil {
 		t.Fatal(err)
 	}
+	defer runtime.KeepAlive(c) // see TestSubscribeToShard
 	out, err := c.SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{
 		ConsumerARN: cons.ConsumerARN, ShardId: aws.String("shardId-000000000000"),
 		StartingPosition: &types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon},
