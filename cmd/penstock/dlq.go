@@ -107,27 +107,55 @@ type batchInfo struct {
 	StreamArn           string `json:"streamArn"`
 }
 
+// deadLetter is what replay needs from an on-failure record.
+type deadLetter struct {
+	info batchInfo
+	// records carried in "payload" (S3 objects, or SQS/SNS dead letters of
+	// a mapping tagged penstock:include-records=true): replayed as they are,
+	// without reading the stream.
+	records []ktypes.Record
+}
+
 // parseDeadLetter reads an on-failure record from an SQS body: the record
 // itself, or an SNS notification envelope whose Message is the record.
-func parseDeadLetter(body string) (batchInfo, error) {
+func parseDeadLetter(body string) (deadLetter, error) {
 	var doc struct {
 		Type    string     `json:"Type"`
 		Message string     `json:"Message"`
 		Info    *batchInfo `json:"KinesisBatchInfo"`
+		Payload *struct {
+			Records []struct {
+				Kinesis struct {
+					PartitionKey   string  `json:"partitionKey"`
+					SequenceNumber string  `json:"sequenceNumber"`
+					Data           []byte  `json:"data"`
+					Arrival        float64 `json:"approximateArrivalTimestamp"`
+				} `json:"kinesis"`
+			} `json:"Records"`
+		} `json:"payload"`
 	}
 	if err := json.Unmarshal([]byte(body), &doc); err != nil {
-		return batchInfo{}, fmt.Errorf("not JSON: %w", err)
+		return deadLetter{}, fmt.Errorf("not JSON: %w", err)
 	}
 	if doc.Info == nil && doc.Type == "Notification" && doc.Message != "" {
 		return parseDeadLetter(doc.Message)
 	}
 	if doc.Info == nil || doc.Info.StreamArn == "" || doc.Info.ShardID == "" || doc.Info.StartSequenceNumber == "" {
-		return batchInfo{}, errors.New("not a Kinesis on-failure record (no KinesisBatchInfo)")
+		return deadLetter{}, errors.New("not a Kinesis on-failure record (no KinesisBatchInfo)")
 	}
 	if doc.Info.EndSequenceNumber == "" {
 		doc.Info.EndSequenceNumber = doc.Info.StartSequenceNumber
 	}
-	return *doc.Info, nil
+	dl := deadLetter{info: *doc.Info}
+	if doc.Payload != nil {
+		for _, r := range doc.Payload.Records {
+			k := r.Kinesis
+			at := time.UnixMilli(int64(k.Arrival * 1000))
+			dl.records = append(dl.records, ktypes.Record{PartitionKey: aws.String(k.PartitionKey),
+				SequenceNumber: aws.String(k.SequenceNumber), Data: k.Data, ApproximateArrivalTimestamp: &at})
+		}
+	}
+	return dl, nil
 }
 
 func (r *replayer) queueURL(ctx context.Context) (string, error) {
@@ -198,13 +226,15 @@ func (r *replayer) run(ctx context.Context) error {
 
 // replay handles one dead letter and returns how many records it replayed.
 func (r *replayer) replay(ctx context.Context, m sqstypes.Message) (int, error) {
-	info, err := parseDeadLetter(aws.ToString(m.Body))
+	dl, err := parseDeadLetter(aws.ToString(m.Body))
 	if err != nil {
 		return 0, err
 	}
-	recs, err := r.fetch(ctx, info)
-	if err != nil {
-		return 0, err
+	info, recs := dl.info, dl.records
+	if recs == nil {
+		if recs, err = r.fetch(ctx, info); err != nil {
+			return 0, err
+		}
 	}
 	if info.BatchSize > 0 && len(recs) != info.BatchSize {
 		fmt.Fprintf(r.e.stderr, "dead letter %s: found %d of %d records (the rest expired from the stream or the shard was resharded)\n",

@@ -23,6 +23,12 @@ import (
 func TestParseDeadLetter(t *testing.T) {
 	record := `{"requestContext":{"condition":"RetryAttemptsExhausted"},"version":"1.0","KinesisBatchInfo":{"shardId":"shardId-000000000001","startSequenceNumber":"100","endSequenceNumber":"200","batchSize":2,"streamArn":"arn:aws:kinesis:us-east-1:000000000000:stream/s"}}`
 	envelope, _ := json.Marshal(map[string]string{"Type": "Notification", "MessageId": "m", "Message": record})
+	withPayload := `{"version":"1.0","KinesisBatchInfo":{"shardId":"shardId-000000000001","startSequenceNumber":"100","endSequenceNumber":"100","batchSize":1,"streamArn":"arn:aws:kinesis:us-east-1:000000000000:stream/s"},"payload":{"Records":[{"kinesis":{"partitionKey":"pk","sequenceNumber":"100","data":"aGk=","approximateArrivalTimestamp":1657720081.5}}]}}`
+	dl, err := parseDeadLetter(withPayload)
+	if err != nil || len(dl.records) != 1 || string(dl.records[0].Data) != "hi" || aws.ToString(dl.records[0].PartitionKey) != "pk" ||
+		dl.records[0].ApproximateArrivalTimestamp.UnixMilli() != 1657720081500 {
+		t.Fatalf("dead letter with payload: %+v, %v", dl, err)
+	}
 	cases := []struct {
 		name, body string
 		want       batchInfo
@@ -35,8 +41,8 @@ func TestParseDeadLetter(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseDeadLetter(tc.body)
-			if (err != nil) != tc.err || got != tc.want {
+			dl, err := parseDeadLetter(tc.body)
+			if got := dl.info; (err != nil) != tc.err || got != tc.want || dl.records != nil {
 				t.Fatalf("parseDeadLetter=%+v,%v want %+v (error %v)", got, err, tc.want, tc.err)
 			}
 		})
@@ -218,5 +224,37 @@ def handler(event, context):
 	}
 	if d := f.queueDepth(t); d != "0/0" {
 		t.Fatalf("after replay queue=%s, want 0/0", d)
+	}
+}
+
+// TestDLQReplayFromPayload: a dead letter that carries its records
+// (penstock:include-records) is replayed from the payload, even when the
+// records are no longer in the stream.
+func TestDLQReplayFromPayload(t *testing.T) {
+	f := newDLQFixture(t)
+	ctx := t.Context()
+	if _, err := f.q.PurgeQueue(ctx, &sqs.PurgeQueueInput{QueueUrl: &f.queueURL}); err != nil {
+		t.Fatal(err)
+	}
+	gone := "49999999999999999999999999999999999999999999999999999999" // never written
+	body := fmt.Sprintf(`{"version":"1.0","KinesisBatchInfo":{"shardId":"shardId-000000000000","startSequenceNumber":%q,"endSequenceNumber":%q,"batchSize":1,"streamArn":"arn:aws:kinesis:us-east-1:000000000000:stream/orders"},"payload":{"Records":[{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":"pk-x","sequenceNumber":%q,"data":"ZnJvbS1wYXlsb2Fk","approximateArrivalTimestamp":1657720081.0}}]}}`, gone, gone, gone)
+	if _, err := f.q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &f.queueURL, MessageBody: &body}); err != nil {
+		t.Fatal(err)
+	}
+	runTool(t, f.url, "", "dlq", "replay", "--queue", "orders-dlq", "--to-stream", "--delete", "--wait", "0")
+	it, err := f.k.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("orders"), ShardId: aws.String("shardId-000000000000"),
+		ShardIteratorType: ktypes.ShardIteratorTypeAfterSequenceNumber, StartingSequenceNumber: aws.String(f.seqs[4])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := f.k.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs.Records) != 1 || string(recs.Records[0].Data) != "from-payload" || aws.ToString(recs.Records[0].PartitionKey) != "pk-x" {
+		t.Fatalf("replayed records %+v", recs.Records)
+	}
+	if d := f.queueDepth(t); d != "0/0" {
+		t.Fatalf("queue=%s, want 0/0", d)
 	}
 }
