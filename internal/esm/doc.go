@@ -62,6 +62,10 @@
 //     partial failures do not trigger bisect.
 //   - A response body that is not JSON, or batchItemFailures that is not a
 //     list, with ReportBatchItemFailures on: complete failure.
+//   - Window 0 sends what has been read, but a backlog (storage reports more
+//     records right behind the last read and the read-ahead has room) is
+//     sent in full batches, as AWS's GetRecords returns up to 10,000
+//     records at once; shards are read 1,000 records per Direct Get.
 //   - The batching window starts when the lane is free (after the previous
 //     invoke), per spec/esm.md §3; the first window starts when the poller
 //     starts.

@@ -544,3 +544,20 @@ func TestBisectPoison(t *testing.T) {
 }
 
 var _ = base64.StdEncoding
+
+// TestBacklogFullBatches: a backlog is sent in full batches even with
+// window 0, although the shard is read 1,000 records at a time.
+func TestBacklogFullBatches(t *testing.T) {
+	en := newEnv(t)
+	arn := en.stream("s", 1)
+	en.put("s/0", entries(5000, constKey("k"), seqData("r"))...)
+	var c calls
+	en.f.add("f", recorder(&c, nil))
+	in := mappingInput(arn, "f", types.EventSourcePositionTrimHorizon)
+	in.BatchSize = aws.Int32(2000)
+	en.createMapping(in, 1)
+	c.waitRecords(en, 5000)
+	if got := c.lens(); !slices.Equal(got, []int{2000, 2000, 1000}) {
+		t.Errorf("batches = %v, want [2000 2000 1000]", got)
+	}
+}

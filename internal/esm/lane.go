@@ -14,8 +14,9 @@ func (p *poller) runLane(ctx context.Context, l *lane) {
 	for ctx.Err() == nil {
 		p.mu.Lock()
 		n, full := p.batchLen(l)
+		filling := p.filling
 		p.mu.Unlock()
-		if n == 0 {
+		if n == 0 || (!full && filling) {
 			select {
 			case <-ctx.Done():
 			case <-l.wake:

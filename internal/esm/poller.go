@@ -33,10 +33,15 @@ type poller struct {
 	cursor uint64  // next position to read; guarded by mu
 	queued int     // records read and not done, all lanes; guarded by mu
 	closed bool    // the shard was closed by a reshard; guarded by mu
-	endSeq uint64  // last position of a closed shard; guarded by mu
-	room   chan struct{}
-	ckptC  chan struct{}
-	kick   chan struct{} // wakes the reader (shard closed)
+	// filling: the reader has more records to read right away and room to
+	// read them, so a lane not yet full waits for them (a backlog is sent
+	// in full batches, as AWS's GetRecords returns up to 10,000 records at
+	// once). Guarded by mu.
+	filling bool
+	endSeq  uint64 // last position of a closed shard; guarded by mu
+	room    chan struct{}
+	ckptC   chan struct{}
+	kick    chan struct{} // wakes the reader (shard closed)
 }
 
 // markClosed tells a running poller its shard was closed at endSeq.
@@ -163,6 +168,7 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 			continue
 		}
 		if room <= 0 {
+			p.setFilling(false)
 			p.waitRoom(ctx)
 			continue
 		}
@@ -194,6 +200,7 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 			}
 		}
 		if len(recs) == 0 {
+			p.setFilling(false)
 			if closed {
 				p.mu.Lock()
 				p.cursor = endSeq + 1
@@ -210,7 +217,7 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 			}
 			continue
 		}
-		p.distribute(recs)
+		p.distribute(recs, res.Pending > 0)
 	}
 	return false, nil
 }
@@ -224,7 +231,7 @@ func (p *poller) waitRoom(ctx context.Context) {
 }
 
 // distribute encodes records and appends them to their lanes.
-func (p *poller) distribute(recs []storage.Record) {
+func (p *poller) distribute(recs []storage.Record, more bool) {
 	out := make([]*rec, len(recs))
 	for i, r := range recs {
 		sn := p.e.o.Streams.SequenceNumber(p.shard.ID, r.Seq)
@@ -245,12 +252,28 @@ func (p *poller) distribute(recs []storage.Record) {
 		woken[li] = true
 	}
 	p.queued += len(out)
+	stopped := p.filling && !more
+	p.filling = more
 	p.cursor = recs[len(recs)-1].Seq + 1
 	p.mu.Unlock()
 	p.met.PolledEventCount.Add(int64(len(out)))
 	for i, w := range woken {
-		if w {
+		if w || stopped {
 			signal(p.lanes[i].wake)
+		}
+	}
+}
+
+// setFilling records whether the reader is about to deliver more records;
+// lanes held back by it are woken when it stops.
+func (p *poller) setFilling(v bool) {
+	p.mu.Lock()
+	was := p.filling
+	p.filling = v
+	p.mu.Unlock()
+	if was && !v {
+		for _, l := range p.lanes {
+			signal(l.wake)
 		}
 	}
 }
