@@ -85,3 +85,24 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+func TestTopicTags(t *testing.T) {
+	e := start(t)
+	ctx := t.Context()
+	topic := must(e.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("tagged"),
+		Tags: []snstypes.Tag{{Key: aws.String("team"), Value: aws.String("data")}}})).TopicArn
+	must(e.sns.TagResource(ctx, &sns.TagResourceInput{ResourceArn: topic, Tags: []snstypes.Tag{{Key: aws.String("env"), Value: aws.String("dev")}, {Key: aws.String("x"), Value: aws.String("y")}}}))
+	must(e.sns.UntagResource(ctx, &sns.UntagResourceInput{ResourceArn: topic, TagKeys: []string{"x"}}))
+	out := must(e.sns.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: topic}))
+	got := map[string]string{}
+	for _, tg := range out.Tags {
+		got[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	if len(got) != 2 || got["team"] != "data" || got["env"] != "dev" {
+		t.Fatalf("tags=%v", got)
+	}
+	_, err := e.sns.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:sns:us-east-1:000000000000:nope")})
+	if code(err) != "NotFound" {
+		t.Errorf("tags of a missing topic: %v", err)
+	}
+}

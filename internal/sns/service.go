@@ -116,6 +116,9 @@ var actions = map[string]handler{
 	"GetSubscriptionAttributes": (*Service).getSubscriptionAttributes,
 	"SetSubscriptionAttributes": (*Service).setSubscriptionAttributes,
 	"Publish":                   (*Service).publish,
+	"TagResource":               (*Service).tagResource,
+	"UntagResource":             (*Service).untagResource,
+	"ListTagsForResource":       (*Service).listTagsForResource,
 }
 
 // ServeHTTP serves the query protocol: form-encoded POST (or GET with a

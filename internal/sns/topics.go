@@ -25,6 +25,7 @@ type topic struct {
 	Name       string            `json:"name"`
 	ARN        string            `json:"arn"`
 	Attributes map[string]string `json:"attributes"`
+	Tags       map[string]string `json:"tags,omitempty"`
 }
 
 type subscription struct {
@@ -171,7 +172,11 @@ func (s *Service) createTopic(r *http.Request, p params) (any, error) {
 		}
 		return topicArnResult{arn}, nil
 	}
-	t := &topic{Name: name, ARN: arn, Attributes: attrs}
+	tags := p.tags()
+	if err := checkTags(tags); err != nil {
+		return nil, err
+	}
+	t := &topic{Name: name, ARN: arn, Attributes: attrs, Tags: tags}
 	if err := s.saveTopic(ctx, t); err != nil {
 		return nil, err
 	}
