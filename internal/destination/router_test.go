@@ -260,11 +260,16 @@ func TestIncludeRecordsExtension(t *testing.T) {
 func TestRouterCheck(t *testing.T) {
 	srv := penstocktest.Start(t, nil)
 	router := srv.Destinations()
+	cfg := penstocktest.AWSConfig(srv)
+	must(sqs.NewFromConfig(cfg).CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String("dlq")}))
+	must(sns.NewFromConfig(cfg).CreateTopic(t.Context(), &sns.CreateTopicInput{Name: aws.String("topic")}))
 	cases := []struct {
 		arn  string
 		want error
 	}{
 		{"arn:aws:sqs:us-east-1:000000000000:missing", destination.ErrNotFound},
+		{"arn:aws:sqs:eu-west-1:000000000000:dlq", destination.ErrNotFound},   // exists in us-east-1 only
+		{"arn:aws:sns:us-east-1:111111111111:topic", destination.ErrNotFound}, // another account
 		{"arn:aws:sns:us-east-1:000000000000:missing", destination.ErrNotFound},
 		{"arn:aws:s3:::missing-bucket", destination.ErrNotFound},
 		{"arn:aws:lambda:us-east-1:000000000000:function:f", destination.ErrUnsupported},

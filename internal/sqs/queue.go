@@ -157,8 +157,8 @@ func (s *Service) nameFromARN(arn string) (string, error) {
 	if len(p) != 6 || p[0] != "arn" || p[2] != "sqs" {
 		return "", fmt.Errorf("sqs: %q is not a queue ARN", arn)
 	}
-	if p[4] != s.account {
-		return "", fmt.Errorf("%w: %s (account %s is not this server's)", ErrQueueNotFound, arn, p[4])
+	if p[4] != s.account || p[3] != s.region {
+		return "", fmt.Errorf("%w: %s (this server is account %s in %s)", ErrQueueNotFound, arn, s.account, s.region)
 	}
 	return p[5], nil
 }
