@@ -2,7 +2,7 @@
 // on-failure destinations and everyday CLI use: buckets (create, list,
 // head, delete, location), objects (put, get with Range and conditional
 // headers, head, delete, multi-delete, copy), multipart uploads (create,
-// upload part, complete, abort: multipart.go) and listing (ListObjectsV2
+// upload part, complete, abort, list parts and uploads: multipart.go) and listing (ListObjectsV2
 // with prefix, delimiter/CommonPrefixes, max-keys, continuation tokens,
 // start-after, encoding-type=url; ListObjects v1 with markers).
 //
@@ -40,9 +40,9 @@
 //   - Bodies are buffered in memory (Options.MaxObjectSize, default 1 GiB).
 //   - Re-creating your own bucket answers 200 in us-east-1 and
 //     BucketAlreadyOwnedByYou elsewhere, as AWS does.
-//   - Versioning, ACLs, policies, CORS, lifecycle, tagging, UploadPartCopy,
-//     ListParts/ListMultipartUploads and other subresources answer
-//     NotImplemented (501), never a fake success.
+//   - Versioning, ACLs, policies, CORS, lifecycle, tagging, UploadPartCopy
+//     and other subresources answer NotImplemented (501), never a fake
+//     success. ListParts and ListMultipartUploads answer in one page.
 //   - Multipart objects carry no stored CRC32 (GetObject then returns no
 //     x-amz-checksum-crc32; the SDKs skip validation), as AWS's composite
 //     checksums are not computed.

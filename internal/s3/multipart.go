@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -281,4 +282,95 @@ func objectMeta(r *http.Request) nats.Header {
 		}
 	}
 	return h
+}
+
+// listParts serves GET ?uploadId (ListParts), all parts in one page.
+func (s *Service) listParts(w http.ResponseWriter, r *http.Request, bucket, key string) error {
+	ctx := r.Context()
+	id := r.URL.Query().Get("uploadId")
+	kv, parts, err := s.uploads(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := s.loadUpload(ctx, kv, bucket, key, id); err != nil {
+		return err
+	}
+	type part struct {
+		PartNumber   int    `xml:"PartNumber"`
+		LastModified string `xml:"LastModified"`
+		ETag         string `xml:"ETag"`
+		Size         int64  `xml:"Size"`
+	}
+	type result struct {
+		XMLName     xml.Name `xml:"ListPartsResult"`
+		Xmlns       string   `xml:"xmlns,attr"`
+		Bucket      string   `xml:"Bucket"`
+		Key         string   `xml:"Key"`
+		UploadID    string   `xml:"UploadId"`
+		IsTruncated bool     `xml:"IsTruncated"`
+		Parts       []part   `xml:"Part"`
+	}
+	res := result{Xmlns: s3xmlns, Bucket: bucket, Key: key, UploadID: id}
+	if infos, err := parts.List(ctx); err == nil {
+		for _, info := range infos {
+			rest, ok := strings.CutPrefix(info.Name, id+"/")
+			if !ok {
+				continue
+			}
+			n, _ := strconv.Atoi(rest)
+			res.Parts = append(res.Parts, part{n, info.ModTime.UTC().Format("2006-01-02T15:04:05.000Z"), info.Headers.Get(hdrETag), int64(info.Size)})
+		}
+	}
+	slices.SortFunc(res.Parts, func(a, b part) int { return a.PartNumber - b.PartNumber })
+	writeXML(w, http.StatusOK, res)
+	return nil
+}
+
+// listUploads serves GET /bucket?uploads (ListMultipartUploads), one page.
+func (s *Service) listUploads(w http.ResponseWriter, r *http.Request, bucket string) error {
+	ctx := r.Context()
+	if _, err := s.objects(ctx, bucket); err != nil {
+		return err
+	}
+	kv, _, err := s.uploads(ctx)
+	if err != nil {
+		return err
+	}
+	type up struct {
+		Key       string `xml:"Key"`
+		UploadID  string `xml:"UploadId"`
+		Initiated string `xml:"Initiated"`
+	}
+	type result struct {
+		XMLName     xml.Name `xml:"ListMultipartUploadsResult"`
+		Xmlns       string   `xml:"xmlns,attr"`
+		Bucket      string   `xml:"Bucket"`
+		IsTruncated bool     `xml:"IsTruncated"`
+		Uploads     []up     `xml:"Upload"`
+	}
+	res := result{Xmlns: s3xmlns, Bucket: bucket}
+	prefix := r.URL.Query().Get("prefix")
+	lister, err := kv.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("listing uploads: %w", err)
+	}
+	var ids []string
+	for k := range lister.Keys() {
+		ids = append(ids, k)
+	}
+	_ = lister.Stop()
+	for _, id := range ids {
+		e, err := kv.Get(ctx, id)
+		if err != nil {
+			continue
+		}
+		var u upload
+		if json.Unmarshal(e.Value(), &u) != nil || u.Bucket != bucket || !strings.HasPrefix(u.Key, prefix) {
+			continue
+		}
+		res.Uploads = append(res.Uploads, up{u.Key, u.ID, u.Created.Format("2006-01-02T15:04:05.000Z")})
+	}
+	slices.SortFunc(res.Uploads, func(a, b up) int { return strings.Compare(a.Key+a.UploadID, b.Key+b.UploadID) })
+	writeXML(w, http.StatusOK, res)
+	return nil
 }

@@ -118,6 +118,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) bucketOp(w http.ResponseWriter, r *http.Request, bucket string, q map[string][]string) error {
+	if _, ok := q["uploads"]; ok && r.Method == http.MethodGet {
+		return s.listUploads(w, r, bucket)
+	}
 	for _, sub := range []string{"versioning", "acl", "policy", "cors", "lifecycle", "tagging", "website", "notification", "encryption", "uploads", "object-lock", "replication", "logging", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment"} {
 		if _, ok := q[sub]; ok {
 			return s3Error("NotImplemented", nil, "penstock does not implement the ?"+sub+" subresource")
@@ -171,8 +174,10 @@ func (s *Service) objectOp(w http.ResponseWriter, r *http.Request, bucket, key s
 		return s.completeUpload(w, r, bucket, key)
 	case uploadID && r.Method == http.MethodDelete:
 		return s.abortUpload(w, r, bucket, key)
+	case uploadID && r.Method == http.MethodGet:
+		return s.listParts(w, r, bucket, key)
 	case uploads || uploadID:
-		return s3Error("NotImplemented", nil, "penstock does not implement this multipart operation (ListParts)")
+		return s3Error("MethodNotAllowed", nil)
 	}
 	switch r.Method {
 	case http.MethodPut:
