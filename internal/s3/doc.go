@@ -2,9 +2,10 @@
 // on-failure destinations and everyday CLI use: buckets (create, list,
 // head, delete, location), objects (put, get with Range and conditional
 // headers, head, delete, multi-delete, copy), multipart uploads (create,
-// upload part, complete, abort, list parts and uploads: multipart.go) and listing (ListObjectsV2
-// with prefix, delimiter/CommonPrefixes, max-keys, continuation tokens,
-// start-after, encoding-type=url; ListObjects v1 with markers).
+// upload part, complete, abort, list parts and uploads: multipart.go) and
+// listing (ListObjectsV2 with prefix, delimiter/CommonPrefixes, max-keys,
+// continuation tokens, start-after, encoding-type=url; ListObjects v1 with
+// markers).
 //
 // # Addressing
 //
