@@ -252,6 +252,9 @@ func (s *Service) create(ctx context.Context, name string, attrs, tags map[strin
 	if err := validateAttributes(attrs); err != nil {
 		return err
 	}
+	if err := s.checkRedriveTarget(ctx, attrs["RedrivePolicy"]); err != nil {
+		return err
+	}
 	now := s.now().Unix()
 	if err := validTags(tags); err != nil {
 		return err
@@ -301,6 +304,9 @@ func (s *Service) remove(ctx context.Context, name string) error {
 
 func (s *Service) setAttributes(ctx context.Context, name string, attrs map[string]string) error {
 	if err := validateAttributes(attrs); err != nil {
+		return err
+	}
+	if err := s.checkRedriveTarget(ctx, attrs["RedrivePolicy"]); err != nil {
 		return err
 	}
 	return s.update(ctx, name, func(m *meta) {
@@ -365,6 +371,26 @@ func validTags(tags map[string]string) error {
 		if k == "" || len(k) > 128 || len(v) > 256 {
 			return apiError("InvalidParameterValue", "Tag key must be 1 to 128 characters and value at most 256.")
 		}
+	}
+	return nil
+}
+
+// checkRedriveTarget refuses a RedrivePolicy whose dead-letter queue does
+// not exist, as AWS does.
+func (s *Service) checkRedriveTarget(ctx context.Context, policy string) error {
+	if policy == "" {
+		return nil
+	}
+	var p redrivePolicy
+	if err := json.Unmarshal([]byte(policy), &p); err != nil {
+		return nil // validateAttributes reported it
+	}
+	name, err := s.nameFromARN(p.DeadLetterTargetArn)
+	if err == nil {
+		_, _, err = s.loadMeta(ctx, name)
+	}
+	if err != nil {
+		return apiError("InvalidParameterValue", "Value %s for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.", policy)
 	}
 	return nil
 }

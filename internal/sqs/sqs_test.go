@@ -133,6 +133,11 @@ func TestErrors(t *testing.T) {
 			_, err := c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &url, Attributes: map[string]string{"VisibilityTimeout": "50000"}})
 			return err
 		}, "InvalidAttributeValue"},
+		{"redrive to a missing queue", func() error {
+			_, err := c.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &url, Attributes: map[string]string{
+				"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:nope","maxReceiveCount":3}`}})
+			return err
+		}, "InvalidParameterValue"},
 		{"empty batch", func() error {
 			_, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: []types.SendMessageBatchRequestEntry{}})
 			return err
