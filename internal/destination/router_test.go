@@ -169,6 +169,9 @@ func TestRouterDeliversEachKind(t *testing.T) {
 		if n["Message"] != string(d.Record) {
 			t.Errorf("Message=%v\nwant the record %s", n["Message"], d.Record)
 		}
+		if u, _ := n["SigningCertURL"].(string); !strings.HasPrefix(u, srv.URL()+"/") {
+			t.Errorf("SigningCertURL %q is not on this server (%s)", u, srv.URL())
+		}
 		// The recording shows Message parsed; compare it the same way.
 		var msg any
 		_ = json.Unmarshal([]byte(n["Message"].(string)), &msg)

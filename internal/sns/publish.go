@@ -166,7 +166,7 @@ func (s *Service) publish(r *http.Request, p params) (any, error) {
 // Publish is the Go API: it publishes message to the topic as Publish does
 // and returns the MessageId. A missing topic wraps ErrTopicNotFound.
 func (s *Service) Publish(ctx context.Context, topicARN, message string) (string, error) {
-	id, err := s.fanOut(ctx, "http://localhost:4566", topicARN, message, nil, "", nil)
+	id, err := s.fanOut(ctx, s.apiEndpoint(), topicARN, message, nil, "", nil)
 	if err != nil {
 		if ae := asNotFound(err); ae {
 			return "", fmt.Errorf("%w: %s", ErrTopicNotFound, topicARN)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -55,6 +56,10 @@ type Service struct {
 	key    *rsa.PrivateKey
 	cert   []byte             // PEM of the self-signed signing certificate
 	httpq  jetstream.Consumer // SNS_http deliveries (httpdelivery.go)
+	// lastEndpoint is the endpoint the latest API request was addressed to:
+	// the base of SigningCertURL/UnsubscribeURL for Go API publishes, which
+	// have no request of their own.
+	lastEndpoint atomic.Value // string
 }
 
 // New opens the topic and subscription buckets and the signing key.
@@ -137,6 +142,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p := params(r.Form)
 	action := p.get("Action")
+	s.endpoint(r)
 	h := actions[action]
 	if h == nil {
 		s.writeError(w, errInvalidAction(action))
@@ -209,7 +215,16 @@ func (s *Service) endpoint(r *http.Request) string {
 	if host == "" {
 		host = "localhost:4566"
 	}
+	s.lastEndpoint.Store("http://" + host)
 	return "http://" + host
+}
+
+// apiEndpoint is the endpoint for notifications published through the Go API.
+func (s *Service) apiEndpoint() string {
+	if e, ok := s.lastEndpoint.Load().(string); ok {
+		return e
+	}
+	return "http://localhost:4566"
 }
 
 func topicName(arn string) (string, bool) {
