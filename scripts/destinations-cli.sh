@@ -2,7 +2,10 @@
 # The on-failure destination kinds (SQS, SNS, S3) driven with the AWS CLI
 # against a penstock this script builds and starts on a free port: each
 # message or object is written with the CLI and read back with the CLI, and
-# every output is checked. Exits non-zero on the first mismatch.
+# every output is checked. Ends with a real dead letter: a Kinesis mapping
+# (Python function, bisect, 1 retry) sends a poison record's on-failure
+# record to SQS, and `penstock dlq replay` finds the record in the stream.
+# Exits non-zero on the first mismatch. Needs aws, python3, curl.
 #
 #   scripts/destinations-cli.sh
 #   PENSTOCK_URL=http://127.0.0.1:4566 scripts/destinations-cli.sh
@@ -123,6 +126,49 @@ a s3api delete-bucket --bucket "$bucket"
 err=$(a s3api get-object --bucket "$bucket" --key "$key" "$PS_TMP/x" 2>&1 || true)
 expect_contains "get-object from a deleted bucket" "$err" "NoSuchBucket"
 expect_eq "unsigned curl of a missing bucket" "$(curl -s -o /dev/null -w '%{http_code}' "$PS_URL/$bucket/x")" 404
+
+echo "== A real dead letter: Kinesis → mapping (bisect, 1 retry) → SQS, then penstock dlq replay"
+stream=events-$id
+a kinesis create-stream --stream-name "$stream" --shard-count 1
+a kinesis wait stream-exists --stream-name "$stream"
+stream_arn=$(a kinesis describe-stream-summary --stream-name "$stream" --query StreamDescriptionSummary.StreamARN --output text)
+mkdir -p "$PS_TMP/fn"
+cat >"$PS_TMP/fn/app.py" <<'PY'
+import base64
+def handler(event, context):
+    for r in event["Records"]:
+        if base64.b64decode(r["kinesis"]["data"]) == b"poison":
+            raise Exception("poison record")
+    return {}
+PY
+(cd "$PS_TMP/fn" && python3 -m zipfile -c ../fn.zip app.py)
+a lambda create-function --function-name "consumer-$id" --runtime python3.12 --handler app.handler \
+  --role arn:aws:iam::000000000000:role/r --zip-file "fileb://$PS_TMP/fn.zip" >/dev/null
+a lambda wait function-active-v2 --function-name "consumer-$id" 2>/dev/null || a lambda wait function-active --function-name "consumer-$id"
+a lambda create-event-source-mapping --function-name "consumer-$id" --event-source-arn "$stream_arn" \
+  --starting-position TRIM_HORIZON --batch-size 10 --bisect-batch-on-function-error --maximum-retry-attempts 1 \
+  --destination-config "{\"OnFailure\":{\"Destination\":\"arn:aws:sqs:us-east-1:000000000000:$q\"}}" >/dev/null
+entries=()
+for i in $(seq 1 20); do
+  d="record-$i"; [ "$i" = 13 ] && d=poison
+  entries+=("Data=$d,PartitionKey=pk-$i")
+done
+blob=(); case "$(aws --version 2>&1)" in aws-cli/2*) blob=(--cli-binary-format raw-in-base64-out) ;; esac
+a kinesis put-records --stream-name "$stream" "${blob[@]}" --records "${entries[@]}" >/dev/null
+letter=""
+for _ in $(seq 1 30); do
+  letter=$(a sqs receive-message --queue-url "$url" --wait-time-seconds 2 --visibility-timeout 0 --output json)
+  [ -n "$letter" ] && break
+done
+[ -n "$letter" ] || ps_fail "no dead letter within 60 s"
+dl=$(json 'd["Messages"][0]["Body"]' <<<"$letter")
+expect_eq "dead letter condition" "$(json 'd["requestContext"]["condition"]' <<<"$dl")" RetryAttemptsExhausted
+expect_eq "dead letter batchSize (bisected to the poison record)" "$(json 'd["KinesisBatchInfo"]["batchSize"]' <<<"$dl")" 1
+expect_eq "dead letter stream" "$(json 'd["KinesisBatchInfo"]["streamArn"]' <<<"$dl")" "$stream_arn"
+[ -n "${PS_BIN:-}" ] || ps_build # PENSTOCK_URL mode starts nothing, but the tool is needed
+replayed=$("$PS_BIN" dlq replay --endpoint "$PS_URL" --queue "$q" --wait 1 2>/dev/null)
+expect_eq "dlq replay (dry run) finds the poison record in the stream" "$(json 'd["data"]' <<<"$replayed")" "$(printf poison | base64)"
+expect_eq "dlq replay partition key" "$(json 'd["partitionKey"]' <<<"$replayed")" pk-13
 
 a sns delete-topic --topic-arn "$topic"
 a sqs delete-queue --queue-url "$url"
