@@ -209,6 +209,7 @@ const (
 
 // received is one message handed out by receive.
 type received struct {
+	seq      uint64 // stream sequence
 	env      envelope
 	handle   string
 	count    uint64
@@ -237,6 +238,7 @@ func (s *Service) receive(ctx context.Context, m *meta, max int, wait time.Durat
 		}
 	}
 	var out []received
+	seen := map[uint64]bool{} // stream seqs in this answer
 	graced := false
 	deadline := time.Now().Add(wait)
 	for len(out) < max {
@@ -257,7 +259,7 @@ func (s *Service) receive(ctx context.Context, m *meta, max int, wait time.Durat
 		if err != nil {
 			return out, fmt.Errorf("receiving from %s: %w", m.Name, err)
 		}
-		got := 0
+		got, again := 0, false
 		for msg := range batch.Messages() {
 			got++
 			r, keep, err := s.take(ctx, m, msg, vis, redrive)
@@ -265,9 +267,17 @@ func (s *Service) receive(ctx context.Context, m *meta, max int, wait time.Durat
 				s.log.Warn("sqs: dropping undecodable message", "queue", m.Name, "err", err)
 				continue
 			}
+			if keep && seen[r.seq] {
+				again = true // visibility 0: already in this answer and visible again
+				continue
+			}
 			if keep {
+				seen[r.seq] = true
 				out = append(out, r)
 			}
+		}
+		if again {
+			break
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			return out, fmt.Errorf("receiving from %s: %w", m.Name, err)
@@ -351,6 +361,7 @@ func (s *Service) take(ctx context.Context, m *meta, msg jetstream.Msg, vis *tim
 	}
 	first := s.firstReceive(m.Name, md.Sequence.Stream, hiddenFor)
 	return received{
+		seq:      md.Sequence.Stream,
 		env:      e,
 		handle:   base64.RawURLEncoding.EncodeToString([]byte(msg.Reply())),
 		count:    count,

@@ -610,3 +610,21 @@ func TestStorageFollowsAttributes(t *testing.T) {
 		t.Errorf("the stream outlived DeleteQueue")
 	}
 }
+
+// TestZeroVisibilityNoDuplicates: with VisibilityTimeout 0 a received
+// message is visible again at once, but one answer never holds it twice.
+func TestZeroVisibilityNoDuplicates(t *testing.T) {
+	c := newClient(t)
+	ctx := t.Context()
+	url := mustCreate(t, c, "zero", map[string]string{"VisibilityTimeout": "0"})
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("again and again")}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10,
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{"ApproximateReceiveCount"}})
+		if err != nil || len(out.Messages) != 1 {
+			t.Fatalf("receive %d: %d messages, %v; want exactly 1", i, len(out.Messages), err)
+		}
+	}
+}
