@@ -78,7 +78,10 @@
 // over (after 5 s; earlier attempts get ResourceInUseException), the
 // consumer is deregistered or the stream deleted. A subscription ends after
 // 5 minutes, or when Run stops (so graceful shutdown is not held up).
-// Events carry at most 2 MiB of records. The per-consumer read rate limit
+// The response starts 10 ms after the request (a network's worth): Go SDK
+// clients race their own request-body close against net/http's last read
+// of it, and a fast answer makes them drop the connection (see
+// subscribe.go). Events carry at most 2 MiB of records. The per-consumer read rate limit
 // (2 MiB/s per shard) is not enforced.
 //
 // # Choices where AWS's behaviour is UNCONFIRMED

@@ -35,6 +35,7 @@ const (
 	heartbeatEvery       = 5 * time.Second
 	maxEventBytes        = 2 << 20
 	contentEventStream   = "application/vnd.amazon.eventstream"
+	subscribeAnswerDelay = 10 * time.Millisecond
 )
 
 type subscriptions struct {
@@ -135,6 +136,16 @@ func (s *Service) subscribeToShard(ctx context.Context, w http.ResponseWriter, r
 		return err
 	}
 	defer s.subs.done(key, sub)
+	// Answer a few milliseconds late, as AWS over a network would: Go SDK
+	// clients (smithy-go 1.28.8) close the request body as soon as the
+	// response arrives, racing net/http's last read of that body; when the
+	// response wins (easily on loopback) the client transport closes the
+	// connection under the event stream.
+	select {
+	case <-time.After(subscribeAnswerDelay):
+	case <-ctx.Done():
+		return nil
+	}
 	es := &eventWriter{w: w, rc: http.NewResponseController(w), isCBOR: r.isCBOR, enc: eventstream.NewEncoder()}
 	w.Header().Set("Content-Type", contentEventStream)
 	w.WriteHeader(http.StatusOK)
