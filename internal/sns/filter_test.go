@@ -106,3 +106,42 @@ func TestTopicTags(t *testing.T) {
 		t.Errorf("tags of a missing topic: %v", err)
 	}
 }
+
+func TestPublishBatch(t *testing.T) {
+	e := start(t)
+	ctx := t.Context()
+	topic := must(e.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("batched")})).TopicArn
+	url, arn := e.queue(t, "batch-sink")
+	must(e.sns.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic, Protocol: aws.String("sqs"), Endpoint: &arn,
+		Attributes: map[string]string{"RawMessageDelivery": "true"}}))
+	out, err := e.sns.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: topic, PublishBatchRequestEntries: []snstypes.PublishBatchRequestEntry{
+		{Id: aws.String("one"), Message: aws.String("first")},
+		{Id: aws.String("two"), Message: aws.String("second"), MessageAttributes: map[string]snstypes.MessageAttributeValue{
+			"k": {DataType: aws.String("String"), StringValue: aws.String("v")}}},
+		{Id: aws.String("bad"), Message: aws.String("")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Successful) != 2 || len(out.Failed) != 1 || aws.ToString(out.Failed[0].Id) != "bad" || aws.ToString(out.Failed[0].Code) != "InvalidParameter" {
+		t.Fatalf("PublishBatch=%+v", out)
+	}
+	got := map[string]bool{}
+	for len(got) < 2 {
+		r := must(e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10, WaitTimeSeconds: 5}))
+		if len(r.Messages) == 0 {
+			t.Fatalf("only %v delivered", got)
+		}
+		for _, m := range r.Messages {
+			got[aws.ToString(m.Body)] = true
+		}
+	}
+	if !got["first"] || !got["second"] {
+		t.Errorf("delivered %v", got)
+	}
+	_, err = e.sns.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: topic, PublishBatchRequestEntries: []snstypes.PublishBatchRequestEntry{
+		{Id: aws.String("a"), Message: aws.String("x")}, {Id: aws.String("a"), Message: aws.String("y")}}})
+	if code(err) != "BatchEntryIdsNotDistinct" {
+		t.Errorf("duplicate ids: %v", err)
+	}
+}

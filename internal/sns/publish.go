@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/penstock/penstock/internal/awsapi"
 	"github.com/penstock/penstock/internal/sqs"
 )
 
@@ -134,33 +135,109 @@ func (s *Service) publish(r *http.Request, p params) (any, error) {
 	if p.get("PhoneNumber") != "" {
 		return nil, errInvalid("Invalid parameter: penstock does not deliver SMS")
 	}
-	msg := p.get("Message")
-	if msg == "" {
-		return nil, errInvalid("Invalid parameter: Empty message")
+	msg, err := parseMessage(p, "")
+	if err != nil {
+		return nil, err
 	}
-	if len(msg) > 256*1024 {
-		return nil, errInvalid("Invalid parameter: Message too long")
-	}
-	subject := p.get("Subject")
-	if len(subject) > 100 || strings.ContainsAny(subject, "\n\r") {
-		return nil, errInvalid("Invalid parameter: Subject")
-	}
-	var perProto map[string]string // MessageStructure=json: per-protocol messages
-	if p.get("MessageStructure") == "json" {
-		var m map[string]string
-		if err := json.Unmarshal([]byte(msg), &m); err != nil || m["default"] == "" {
-			return nil, errInvalid("Invalid parameter: Message Structure - No default entry in JSON message body")
-		}
-		msg = m["default"]
-		perProto = m
-	}
-	id, err := s.fanOut(r.Context(), s.endpoint(r), arn, msg, perProto, subject, p.messageAttributes())
+	id, err := s.fanOut(r.Context(), s.endpoint(r), arn, msg.text, msg.perProto, msg.subject, msg.attrs)
 	if err != nil {
 		return nil, err
 	}
 	return struct {
 		MessageId string `xml:"MessageId"`
 	}{id}, nil
+}
+
+// message is one Publish (or PublishBatch entry) request.
+type message struct {
+	text, subject string
+	perProto      map[string]string // MessageStructure=json: per-protocol messages
+	attrs         map[string]msgAttr
+}
+
+// parseMessage reads Message, Subject, MessageStructure and
+// MessageAttributes under prefix ("" or "PublishBatchRequestEntries.member.N.").
+func parseMessage(p params, prefix string) (message, error) {
+	m := message{text: p.get(prefix + "Message"), subject: p.get(prefix + "Subject"), attrs: p.messageAttributesAt(prefix)}
+	if m.text == "" {
+		return m, errInvalid("Invalid parameter: Empty message")
+	}
+	if len(m.text) > 256*1024 {
+		return m, errInvalid("Invalid parameter: Message too long")
+	}
+	if len(m.subject) > 100 || strings.ContainsAny(m.subject, "\n\r") {
+		return m, errInvalid("Invalid parameter: Subject")
+	}
+	if p.get(prefix+"MessageStructure") == "json" {
+		var per map[string]string
+		if err := json.Unmarshal([]byte(m.text), &per); err != nil || per["default"] == "" {
+			return m, errInvalid("Invalid parameter: Message Structure - No default entry in JSON message body")
+		}
+		m.text, m.perProto = per["default"], per
+	}
+	return m, nil
+}
+
+// publishBatch serves PublishBatch: up to 10 entries with distinct ids,
+// each published on its own; failures are reported per entry.
+func (s *Service) publishBatch(r *http.Request, p params) (any, error) {
+	ctx := r.Context()
+	arn := p.get("TopicArn")
+	if _, err := s.loadTopic(ctx, arn); err != nil {
+		return nil, err
+	}
+	type ok struct {
+		ID        string `xml:"Id"`
+		MessageID string `xml:"MessageId"`
+	}
+	type failed struct {
+		ID          string `xml:"Id"`
+		Code        string `xml:"Code"`
+		Message     string `xml:"Message"`
+		SenderFault bool   `xml:"SenderFault"`
+	}
+	res := struct {
+		Successful []ok     `xml:"Successful>member"`
+		Failed     []failed `xml:"Failed>member"`
+	}{Successful: []ok{}, Failed: []failed{}}
+	seen := map[string]bool{}
+	var ids []string
+	for i := 1; ; i++ {
+		id := p.get(fmt.Sprintf("PublishBatchRequestEntries.member.%d.Id", i))
+		if id == "" {
+			break
+		}
+		if seen[id] {
+			return nil, awsapi.Errorf("BatchEntryIdsNotDistinct", http.StatusBadRequest, "Two or more batch entries in the request have the same Id.")
+		}
+		seen[id] = true
+		ids = append(ids, id)
+	}
+	switch {
+	case len(ids) == 0:
+		return nil, awsapi.Errorf("EmptyBatchRequest", http.StatusBadRequest, "The batch request doesn't contain any entries.")
+	case len(ids) > 10:
+		return nil, awsapi.Errorf("TooManyEntriesInBatchRequest", http.StatusBadRequest, "The batch request contains more entries than permissible.")
+	}
+	endpoint := s.endpoint(r)
+	for i, id := range ids {
+		msg, err := parseMessage(p, fmt.Sprintf("PublishBatchRequestEntries.member.%d.", i+1))
+		var mid string
+		if err == nil {
+			mid, err = s.fanOut(ctx, endpoint, arn, msg.text, msg.perProto, msg.subject, msg.attrs)
+		}
+		if err != nil {
+			f := failed{ID: id, Code: "InternalError", Message: err.Error()}
+			var ae *awsapi.Error
+			if errors.As(err, &ae) {
+				f.Code, f.Message, f.SenderFault = ae.Code, ae.Message, ae.Status < 500
+			}
+			res.Failed = append(res.Failed, f)
+			continue
+		}
+		res.Successful = append(res.Successful, ok{id, mid})
+	}
+	return res, nil
 }
 
 // Publish is the Go API: it publishes message to the topic as Publish does

@@ -121,6 +121,7 @@ var actions = map[string]handler{
 	"GetSubscriptionAttributes": (*Service).getSubscriptionAttributes,
 	"SetSubscriptionAttributes": (*Service).setSubscriptionAttributes,
 	"Publish":                   (*Service).publish,
+	"PublishBatch":              (*Service).publishBatch,
 	"TagResource":               (*Service).tagResource,
 	"UntagResource":             (*Service).untagResource,
 	"ListTagsForResource":       (*Service).listTagsForResource,
@@ -190,12 +191,12 @@ func (p params) entries(prefix string) map[string]string {
 	}
 }
 
-// messageAttributes decodes MessageAttributes.entry.N.Name / Value.DataType /
-// Value.StringValue / Value.BinaryValue (base64).
-func (p params) messageAttributes() map[string]msgAttr {
+// messageAttributesAt decodes <prefix>MessageAttributes.entry.N.Name /
+// Value.DataType / Value.StringValue / Value.BinaryValue (base64).
+func (p params) messageAttributesAt(prefix string) map[string]msgAttr {
 	out := map[string]msgAttr{}
 	for i := 1; ; i++ {
-		pre := fmt.Sprintf("MessageAttributes.entry.%d.", i)
+		pre := fmt.Sprintf("%sMessageAttributes.entry.%d.", prefix, i)
 		n := p.get(pre + "Name")
 		if n == "" {
 			return out
