@@ -5,7 +5,8 @@
 // # Storage
 //
 // Topics are JSON records in the SNS_topics KV bucket (key: topic name),
-// subscriptions in SNS_subscriptions (key: subscription id; the ARN is
+// subscriptions in SNS_subscriptions (key: <topic name>.<subscription id>,
+// so a publish reads only its topic's subscriptions; the ARN is
 // <topic ARN>:<id>). The signing key and certificate live in SNS_meta, so
 // signatures stay verifiable across restarts.
 //

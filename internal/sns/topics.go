@@ -85,8 +85,31 @@ func (s *Service) saveTopic(ctx context.Context, t *topic) error {
 	return nil
 }
 
+// Subscriptions are keyed <topic name>.<subscription id>, so one topic's
+// subscriptions are read with a subject filter, not a scan of them all.
+func subKey(topicARN, id string) string {
+	name, _ := topicName(topicARN)
+	return name + "." + id
+}
+
 func (s *Service) allSubs(ctx context.Context) ([]*subscription, error) {
-	lister, err := s.subs.ListKeys(ctx)
+	return s.listSubs(ctx, ">")
+}
+
+func (s *Service) topicSubs(ctx context.Context, arn string) ([]*subscription, error) {
+	name, ok := topicName(arn)
+	if !ok || !topicNameRe.MatchString(name) {
+		return nil, errInvalid("Invalid parameter: TopicArn")
+	}
+	subs, err := s.listSubs(ctx, name+".*")
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(subs, func(sub *subscription) bool { return sub.TopicArn != arn }), nil
+}
+
+func (s *Service) listSubs(ctx context.Context, filter string) ([]*subscription, error) {
+	lister, err := s.subs.ListKeysFiltered(ctx, filter)
 	if err != nil {
 		return nil, fmt.Errorf("listing subscriptions: %w", err)
 	}
@@ -114,20 +137,16 @@ func (s *Service) allSubs(ctx context.Context) ([]*subscription, error) {
 	return out, nil
 }
 
-func (s *Service) topicSubs(ctx context.Context, arn string) ([]*subscription, error) {
-	all, err := s.allSubs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(all, func(sub *subscription) bool { return sub.TopicArn != arn }), nil
-}
-
 func (s *Service) loadSub(ctx context.Context, arn string) (*subscription, error) {
 	i := strings.LastIndex(arn, ":")
 	if i < 0 || !strings.HasPrefix(arn, "arn:aws:sns:") {
 		return nil, errInvalid("Invalid parameter: SubscriptionArn")
 	}
-	e, err := s.subs.Get(ctx, arn[i+1:])
+	name, ok := topicName(arn[:i])
+	if !ok || !topicNameRe.MatchString(name) {
+		return nil, errInvalid("Invalid parameter: SubscriptionArn")
+	}
+	e, err := s.subs.Get(ctx, subKey(arn[:i], arn[i+1:]))
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
 		return nil, errNotFound("Subscription does not exist")
 	}
@@ -143,7 +162,7 @@ func (s *Service) loadSub(ctx context.Context, arn string) (*subscription, error
 
 func (s *Service) saveSub(ctx context.Context, sub *subscription) error {
 	b, _ := json.Marshal(sub)
-	if _, err := s.subs.Put(ctx, sub.ID, b); err != nil {
+	if _, err := s.subs.Put(ctx, subKey(sub.TopicArn, sub.ID), b); err != nil {
 		return fmt.Errorf("saving subscription: %w", err)
 	}
 	return nil
@@ -198,7 +217,7 @@ func (s *Service) deleteTopic(r *http.Request, p params) (any, error) {
 		return nil, err
 	}
 	for _, sub := range subs {
-		_ = s.subs.Purge(ctx, sub.ID)
+		_ = s.subs.Purge(ctx, subKey(sub.TopicArn, sub.ID))
 	}
 	if err := s.topics.Purge(ctx, t.Name); err != nil {
 		return nil, fmt.Errorf("deleting topic: %w", err)
@@ -428,7 +447,7 @@ func (s *Service) unsubscribe(r *http.Request, p params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.subs.Purge(ctx, sub.ID); err != nil {
+	if err := s.subs.Purge(ctx, subKey(sub.TopicArn, sub.ID)); err != nil {
 		return nil, fmt.Errorf("deleting subscription: %w", err)
 	}
 	return nil, nil
