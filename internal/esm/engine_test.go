@@ -108,10 +108,22 @@ func TestBatchSize(t *testing.T) {
 	en.f.add("f", recorder(&c, nil))
 	in := mappingInput(arn, "f", types.EventSourcePositionTrimHorizon)
 	in.BatchSize = aws.Int32(100)
-	en.createMapping(in, 1)
+	id := en.createMapping(in, 1)
 	c.waitRecords(en, 250)
 	if got := c.lens(); !slices.Equal(got, []int{100, 100, 50}) {
 		t.Errorf("batch sizes = %v, want [100 100 50]", got)
+	}
+	en.checkFor(5*time.Second, func() error { // the last invoke's counters land after the handler returned
+		met := en.e.Metrics(id).Snapshot()
+		if met.PolledEventCount != 250 || met.InvokedEventCount != 250 || met.Invocations != 3 || met.Errors != 0 ||
+			met.ConcurrentExecutions != 0 || met.IteratorAgeMs < 0 || met.LastProcessingResult != "OK" {
+			return fmt.Errorf("metrics = %+v", met)
+		}
+		return nil
+	})
+	g, err := en.api.GetEventSourceMapping(en.ctx, &lambda.GetEventSourceMappingInput{UUID: &id})
+	if err != nil || *g.LastProcessingResult != "OK" {
+		t.Errorf("LastProcessingResult = %v, %v; want OK", g.LastProcessingResult, err)
 	}
 	var all []string
 	for _, b := range c.batches {
@@ -431,6 +443,28 @@ func TestRetryAttempts(t *testing.T) {
 				return nil
 			})
 		})
+	}
+}
+
+// TestDroppedWithoutDestination: records given up without a destination
+// are counted as dropped and the shard moves on.
+func TestDroppedWithoutDestination(t *testing.T) {
+	en := newEnv(t)
+	arn := en.stream("s", 1)
+	en.put("s/0", entries(3, constKey("k"), seqData("r"))...)
+	en.f.add("f", func(context.Context, kinesisEvent) (*InvokeResult, error) { return fnError() })
+	in := mappingInput(arn, "f", types.EventSourcePositionTrimHorizon)
+	in.MaximumRetryAttempts = aws.Int32(0)
+	id := en.createMapping(in, 1)
+	en.checkFor(10*time.Second, func() error {
+		ck, _, _ := en.e.ckpts.get(en.ctx, id, "shardId-000000000000")
+		if ck.Next != 4 {
+			return fmt.Errorf("checkpoint %d", ck.Next)
+		}
+		return nil
+	})
+	if met := en.e.Metrics(id).Snapshot(); met.DroppedEventCount != 3 || met.FailedInvokeEventCount != 3 || met.OnFailureDestinationDeliveredEventCount != 0 {
+		t.Errorf("metrics = %+v", met)
 	}
 }
 
