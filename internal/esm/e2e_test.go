@@ -230,8 +230,11 @@ func TestE2E_PoisonToSQS(t *testing.T) {
 	if err != nil || *g.State != "Enabled" {
 		t.Errorf("Get = %v %v", g.State, err)
 	}
-	met := srv.Mappings().Metrics(*m.UUID).Snapshot()
-	if met.OnFailureDestinationDeliveredEventCount != 1 || met.Errors == 0 || met.PolledEventCount != int64(len(records)) {
-		t.Errorf("metrics = %+v", met)
-	}
+	penstocktest.CheckFor(t, 10*time.Second, 5*time.Millisecond, func() error { // counted just after the send
+		met := srv.Mappings().Metrics(*m.UUID).Snapshot()
+		if met.OnFailureDestinationDeliveredEventCount != 1 || met.Errors == 0 || met.PolledEventCount != int64(len(records)) {
+			return fmt.Errorf("metrics = %+v", met)
+		}
+		return nil
+	})
 }
