@@ -8,9 +8,10 @@ import (
 
 // runLane builds batches from the lane's records and sees each through its
 // fate, one batch in flight at a time.
-func (p *poller) runLane(ctx context.Context, l *lane) {
+// The first batching window starts at start (when the poller started).
+func (p *poller) runLane(ctx context.Context, l *lane, start time.Time) {
 	window := time.Duration(p.m.MaximumBatchingWindowInSeconds) * time.Second
-	free := p.e.clock.Now() // the batching window starts when the lane is free
+	free := start // the batching window starts when the lane is free
 	for ctx.Err() == nil {
 		p.mu.Lock()
 		n, full := p.batchLen(l)

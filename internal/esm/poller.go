@@ -75,6 +75,7 @@ func (p *poller) run(ctx context.Context) (finished bool, err error) {
 	p.mu.Lock()
 	p.closed, p.endSeq = p.shard.Closed, p.shard.EndSeq
 	p.mu.Unlock()
+	began := p.e.clock.Now() // before the first checkpoint is visible
 	start, finished, err := p.start(ctx)
 	if err != nil || finished {
 		return finished, err
@@ -88,7 +89,7 @@ func (p *poller) run(ctx context.Context) (finished bool, err error) {
 	lctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for _, l := range p.lanes {
-		wg.Go(func() { p.runLane(lctx, l) })
+		wg.Go(func() { p.runLane(lctx, l, began) })
 	}
 	ckDone := make(chan struct{})
 	go func() { defer close(ckDone); p.runCheckpointer(lctx, start) }()
