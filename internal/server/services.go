@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 
 	"github.com/penstock/penstock/internal/awsapi"
 	"github.com/penstock/penstock/internal/esm"
@@ -31,10 +32,17 @@ func (s *Server) provisionServices(ctx context.Context) error {
 		if s.destinations != nil {
 			dests = s.destinations
 		}
+		// A restarted node takes its shard leases back at once when its id
+		// is stable: host and listen address (embedded: the engine's own).
+		nodeID := ""
+		if !s.store.Embedded() {
+			host, _ := os.Hostname()
+			nodeID = host + "/" + s.cfg.Listen
+		}
 		engine, err := esm.New(ctx, esm.Options{
 			Store: s.store, Streams: esm.KinesisStreams(kinesisSvc), Functions: esm.LambdaFunctions(s.lambda),
 			Destinations: dests, Region: s.cfg.Region, AccountID: s.cfg.AccountID,
-			Logger: s.log.With("component", "esm"),
+			Logger: s.log.With("component", "esm"), NodeID: nodeID,
 		})
 		if err != nil {
 			return fmt.Errorf("provisioning event source mappings: %w", err)
