@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 
@@ -34,8 +35,9 @@ func (s *Server) provisionServices(ctx context.Context) error {
 		}
 		// A restarted node takes its shard leases back at once when its id
 		// is stable: host and listen address (embedded: the engine's own).
+		// Port 0 (tests) is not stable: a random id then.
 		nodeID := ""
-		if !s.store.Embedded() {
+		if _, port, _ := net.SplitHostPort(s.cfg.Listen); !s.store.Embedded() && port != "0" {
 			host, _ := os.Hostname()
 			nodeID = host + "/" + s.cfg.Listen
 		}
