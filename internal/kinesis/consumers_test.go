@@ -33,6 +33,7 @@ func register(t *testing.T, c *kinesis.Client, stream, name string) *types.Consu
 }
 
 func TestConsumers(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	createStream(t, c, "fan", 1)
 	ctx := t.Context()
@@ -101,6 +102,7 @@ func events(t *testing.T, stream *kinesis.SubscribeToShardEventStream, wantRecor
 }
 
 func TestSubscribeToShard(t *testing.T) {
+	t.Parallel()
 	c, srv := start(t, nil)
 	createStream(t, c, "sub", 1)
 	ctx := t.Context()
@@ -164,6 +166,7 @@ func TestSubscribeToShard(t *testing.T) {
 // request body as soon as the response arrives, racing net/http's last read
 // of it, and the transport then closed the connection under the stream.)
 func TestSubscribeToShard_GoSDK(t *testing.T) {
+	t.Parallel()
 	c, srv := start(t, nil)
 	createStream(t, c, "sdk", 1)
 	cons := register(t, c, "sdk", "efo")
@@ -188,6 +191,7 @@ func TestSubscribeToShard_GoSDK(t *testing.T) {
 }
 
 func TestSubscribeToShard_ClosedShardEnds(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	createStream(t, c, "cs", 1)
 	ctx := t.Context()
@@ -252,6 +256,7 @@ func rawSubscribe(t *testing.T, srv *server.Server, consumerARN, typ string) fun
 // Go SDK shares one event-stream decoder per client, so two live streams
 // in one test process are not safe through it.
 func TestSubscribeToShard_Takeover(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	c, srv := start(t, func(cfg *server.Config) { cfg.Now = clk.Now })
 	createStream(t, c, "to", 1)
@@ -283,6 +288,7 @@ func TestSubscribeToShard_Takeover(t *testing.T) {
 // SubscribeToShard in CBOR over HTTP/2 (Java SDK / KCL): event payloads
 // are CBOR.
 func TestSubscribeToShard_CBOR(t *testing.T) {
+	t.Parallel()
 	c, srv := start(t, nil)
 	createStream(t, c, "cb", 1)
 	cons := register(t, c, "cb", "efo")
@@ -340,6 +346,7 @@ func TestSubscribeToShard_CBOR(t *testing.T) {
 }
 
 func TestConsumerTags(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	createStream(t, c, "ct", 1)
 	ctx := t.Context()

@@ -17,6 +17,7 @@ import (
 )
 
 func TestRetention_DecreaseDropsOldRecords(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	c, _ := start(t, func(cfg *server.Config) { cfg.Now = clk.Now })
 	createStream(t, c, "ret", 1)
@@ -92,6 +93,7 @@ func runServer(t *testing.T, cfg server.Config) (srv *server.Server, stop func()
 }
 
 func TestRestart_Durability(t *testing.T) {
+	t.Parallel()
 	cfg := server.DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
@@ -151,6 +153,7 @@ func TestRestart_Durability(t *testing.T) {
 // A stream still CREATING when the server stops becomes ACTIVE, with its
 // shard logs, after a restart.
 func TestRestart_FinishesCreating(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	cfg := server.DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"

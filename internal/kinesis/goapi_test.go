@@ -54,6 +54,7 @@ func standaloneWith(t testing.TB, now func() time.Time) (*pk.Service, *kinesis.C
 }
 
 func TestGoAPI_ShardsAndWatch(t *testing.T) {
+	t.Parallel()
 	svc, c := standalone(t)
 	ctx := t.Context()
 	arn := pk.StreamARN("us-east-1", "000000000000", "g")
@@ -122,6 +123,7 @@ func drain(c <-chan struct{}) {
 // A closed shard's log is deleted, and the shard leaves the listing, once
 // every record in it has expired (closedAt + retention).
 func TestClosedShardCleanup(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	svc, c, st := standaloneWith(t, clk.Now)
 	ctx := t.Context()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/penstock/penstock/internal/penstocktest"
 	"github.com/penstock/penstock/internal/server"
+	"github.com/penstock/penstock/internal/storage"
 )
 
 // clock is an injectable test clock; it starts at the real time.
@@ -37,9 +38,17 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // start runs a server and returns a Kinesis client for it.
+// Storage runs with fast durability (no fsync per append) except where a
+// test restarts the server: durability is tested there, and the rest of
+// the suite stays quick on a shared machine.
 func start(t *testing.T, mutate func(*server.Config)) (*kinesis.Client, *server.Server) {
 	t.Helper()
-	srv := penstocktest.Start(t, mutate)
+	srv := penstocktest.Start(t, func(cfg *server.Config) {
+		cfg.Durability = storage.DurabilityFast
+		if mutate != nil {
+			mutate(cfg)
+		}
+	})
 	return client(srv), srv
 }
 

@@ -56,6 +56,7 @@ func cborBody(t *testing.T, v any) []byte {
 // The recorded AWS CBOR error (localstack test_cbor_exceptions): DescribeStream
 // by the ARN of a missing stream.
 func TestCBOR_RecordedError(t *testing.T) {
+	t.Parallel()
 	_, srv := start(t, func(cfg *server.Config) { cfg.AccountID = "111111111111" })
 	var want map[string]string
 	recording(t, "TestKinesis::test_cbor_exceptions", "cbor-error", &want)
@@ -98,6 +99,7 @@ func recording(t *testing.T, test, key string, v any) {
 }
 
 func TestCBOR_RoundTrip(t *testing.T) {
+	t.Parallel()
 	_, srv := start(t, nil)
 	call := func(op string, in map[string]any) map[string]cbor.RawMessage {
 		t.Helper()
@@ -158,6 +160,7 @@ func TestCBOR_RoundTrip(t *testing.T) {
 }
 
 func TestProtocol(t *testing.T) {
+	t.Parallel()
 	_, srv := start(t, nil)
 	cases := []struct {
 		name        string

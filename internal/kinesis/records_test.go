@@ -34,6 +34,7 @@ func expectedShard(t *testing.T, shards []types.Shard, key string) string {
 }
 
 func TestPutRecord_RoutingAndOrder(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	createStream(t, c, "r", 4)
 	all := shards(t, c, "r")
@@ -101,6 +102,7 @@ func TestPutRecord_RoutingAndOrder(t *testing.T) {
 // Golden data: AWS's test_record_lifecycle_data_integrity round-trips
 // empty data, 1000 bytes, "test" and non-ASCII bytes, in order.
 func TestRecords_DataIntegrity(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	createStream(t, c, "d", 1)
 	want := [][]byte{{}, bytes.Repeat([]byte("a"), 1000), []byte("test"), []byte("\xc3\xbcnicode\x00\xff")}
@@ -130,6 +132,7 @@ func TestRecords_DataIntegrity(t *testing.T) {
 }
 
 func TestPutRecords(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	createStream(t, c, "p", 3)
 	all := shards(t, c, "p")
@@ -165,6 +168,7 @@ func TestPutRecords(t *testing.T) {
 }
 
 func TestRecordErrors(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	createStream(t, c, "e", 1)
 	ctx := t.Context()
@@ -223,6 +227,7 @@ func TestRecordErrors(t *testing.T) {
 }
 
 func TestShardIterators(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	c, _ := start(t, func(cfg *server.Config) { cfg.Now = clk.Now })
 	createStream(t, c, "i", 2)
@@ -352,6 +357,7 @@ func TestShardIterators(t *testing.T) {
 }
 
 func TestThrottle(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	c, _ := start(t, func(cfg *server.Config) { cfg.Now = clk.Now; cfg.Throttle = true })
 	createStream(t, c, "t", 1)
@@ -391,6 +397,7 @@ func TestThrottle(t *testing.T) {
 }
 
 func TestSequenceNumbers(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		idx int
 		seq uint64
@@ -432,6 +439,7 @@ func TestSequenceNumbers(t *testing.T) {
 }
 
 func TestMaxRecordSize(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	ctx := t.Context()
 	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("large"), ShardCount: aws.Int32(1), MaxRecordSizeInKiB: aws.Int32(2048)}); err != nil {
@@ -472,6 +480,7 @@ func TestMaxRecordSize(t *testing.T) {
 }
 
 func TestGetRecords_MillisBehindLatestAndPaging(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	createStream(t, c, "m", 1)
 	ctx := t.Context()

@@ -65,6 +65,7 @@ func checkLayout(t *testing.T, all []types.Shard) {
 }
 
 func TestReshard_SplitMerge(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	createStream(t, c, "x", 2)
 	ctx := t.Context()
@@ -158,6 +159,7 @@ func TestReshard_SplitMerge(t *testing.T) {
 }
 
 func TestReshard_UpdateShardCount(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	createStream(t, c, "u", 2)
 	ctx := t.Context()
@@ -209,6 +211,7 @@ func bigOf(s string) *big.Int {
 // answer named, at or below a closed shard's EndingSequenceNumber, and
 // readable there.
 func TestReshard_WritesRacingSplit(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	createStream(t, c, "race", 1)
 	ctx := t.Context()

@@ -21,6 +21,7 @@ func ids(all []types.Shard) []string {
 }
 
 func TestListShards(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	c, _ := start(t, func(cfg *server.Config) { cfg.Now = clk.Now })
 	createStream(t, c, "l", 3)
@@ -120,6 +121,7 @@ func TestListShards(t *testing.T) {
 }
 
 func TestTags(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	ctx := t.Context()
 	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("t"), ShardCount: aws.Int32(1), Tags: map[string]string{"team": "data"}}); err != nil {

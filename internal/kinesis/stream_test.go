@@ -3,6 +3,7 @@ package kinesis_test
 import (
 	"math/big"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -12,6 +13,7 @@ import (
 )
 
 func TestCreateStream_HashRanges(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	pow := func(n uint) *big.Int { return new(big.Int).Lsh(big.NewInt(1), n) }
 	max := new(big.Int).Sub(pow(128), big.NewInt(1)).String()
@@ -78,6 +80,7 @@ func TestCreateStream_HashRanges(t *testing.T) {
 }
 
 func TestStreamErrors(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	createStream(t, c, "s", 1)
 	ctx := t.Context()
@@ -153,6 +156,7 @@ func TestStreamErrors(t *testing.T) {
 }
 
 func TestStreamLifecycle(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	ctx := t.Context()
 	for _, n := range []string{"c", "a", "b"} {
@@ -219,7 +223,9 @@ func TestStreamLifecycle(t *testing.T) {
 }
 
 func TestStateDelay(t *testing.T) {
-	c, _ := start(t, func(cfg *server.Config) { cfg.StateDelay = 300 * 1e6 })
+	t.Parallel()
+	// Long enough to observe each state on a loaded machine.
+	c, _ := start(t, func(cfg *server.Config) { cfg.StateDelay = 2 * time.Second })
 	ctx := t.Context()
 	if _, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("slow"), ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
@@ -272,6 +278,7 @@ func waitGone(t *testing.T, c *kinesis.Client, name string) {
 // Stream names may be any of [a-zA-Z0-9_.-]+, dots anywhere (found by
 // FuzzJSONRequest: "." once broke the metadata key).
 func TestStreamNames(t *testing.T) {
+	t.Parallel()
 	c, _ := start(t, nil)
 	for _, name := range []string{".", "a..b", "-_.", "x.y.", "A-Z_0.9"} {
 		createStream(t, c, name, 1)
