@@ -28,6 +28,7 @@ type Mapping struct {
 	TumblingWindowInSeconds        int               `json:"TumblingWindowInSeconds"`
 	FunctionResponseTypes          []string          `json:"FunctionResponseTypes"`
 	DestinationConfig              DestinationConfig `json:"DestinationConfig"`
+	FilterCriteria                 *FilterCriteria   `json:"FilterCriteria,omitempty"`
 	MetricsConfig                  *MetricsConfig    `json:"MetricsConfig,omitempty"`
 	LastModified                   float64           `json:"LastModified"`
 	LastProcessingResult           string            `json:"LastProcessingResult"`
@@ -191,10 +192,6 @@ func applySettings(m *Mapping, req *request, now time.Time) *awsapi.Error {
 	if a := m.MaximumRecordAgeInSeconds; a != -1 && (a < 60 || a > 604800) {
 		return errInvalidParam("MaximumRecordAgeInSeconds must be either -1 (forever) or between 60 and 604800 (inclusive)")
 	}
-	if m.TumblingWindowInSeconds != 0 {
-		// Not built: say so rather than accept and ignore it.
-		return errInvalidParam("TumblingWindowInSeconds is not supported by penstock yet.")
-	}
 	if req.Enabled != nil {
 		m.Enabled = *req.Enabled
 	}
@@ -225,13 +222,11 @@ func applySettings(m *Mapping, req *request, now time.Time) *awsapi.Error {
 		}
 	}
 	if req.FilterCriteria != nil {
-		var fc struct {
-			Filters []json.RawMessage `json:"Filters"`
+		fc, err := parseFilterCriteria(*req.FilterCriteria)
+		if err != nil {
+			return errInvalidParam("%s", err.Error())
 		}
-		_ = json.Unmarshal(*req.FilterCriteria, &fc)
-		if len(fc.Filters) > 0 {
-			return errInvalidParam("FilterCriteria is not supported by penstock yet.")
-		}
+		m.FilterCriteria = fc // {} and {"Filters":[]} remove the filters
 	}
 	if req.MetricsConfig != nil {
 		for _, x := range req.MetricsConfig.Metrics {
@@ -298,8 +293,11 @@ func (m Mapping) runKey() string {
 		Bi               bool
 		T                []string
 		D                string
+		TW               int
+		FC               *FilterCriteria
 	}{m.EventSourceArn, m.FunctionArn, m.StartingPosition, m.BatchSize, m.MaximumBatchingWindowInSeconds,
 		m.ParallelizationFactor, m.MaximumRecordAgeInSeconds, m.MaximumRetryAttempts,
-		m.BisectBatchOnFunctionError, m.FunctionResponseTypes, m.destination()})
+		m.BisectBatchOnFunctionError, m.FunctionResponseTypes, m.destination(),
+		m.TumblingWindowInSeconds, m.FilterCriteria})
 	return string(b)
 }

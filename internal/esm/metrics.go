@@ -17,6 +17,7 @@ type Metrics struct {
 	ConcurrentExecutions                    atomic.Int64 // gauge: invokes in flight
 	IteratorAgeMs                           atomic.Int64 // gauge: age of the last record of the last event sent
 	PolledEventCount                        atomic.Int64
+	FilteredOutEventCount                   atomic.Int64
 	InvokedEventCount                       atomic.Int64
 	FailedInvokeEventCount                  atomic.Int64
 	DroppedEventCount                       atomic.Int64
@@ -33,6 +34,7 @@ type MetricsSnapshot struct {
 	DurationTotalMs, DurationMaxMs            int64
 	ConcurrentExecutions, IteratorAgeMs       int64
 	PolledEventCount, InvokedEventCount       int64
+	FilteredOutEventCount                     int64
 	FailedInvokeEventCount, DroppedEventCount int64
 	OnFailureDestinationDeliveredEventCount   int64
 	DestinationDeliveryFailures               int64
@@ -46,6 +48,7 @@ func (m *Metrics) Snapshot() MetricsSnapshot {
 		DurationTotalMs: m.DurationTotalMs.Load(), DurationMaxMs: m.DurationMaxMs.Load(),
 		ConcurrentExecutions: m.ConcurrentExecutions.Load(), IteratorAgeMs: m.IteratorAgeMs.Load(),
 		PolledEventCount: m.PolledEventCount.Load(), InvokedEventCount: m.InvokedEventCount.Load(),
+		FilteredOutEventCount:  m.FilteredOutEventCount.Load(),
 		FailedInvokeEventCount: m.FailedInvokeEventCount.Load(), DroppedEventCount: m.DroppedEventCount.Load(),
 		OnFailureDestinationDeliveredEventCount: m.OnFailureDestinationDeliveredEventCount.Load(),
 		DestinationDeliveryFailures:             m.DestinationDeliveryFailures.Load(),

@@ -27,6 +27,8 @@ type poller struct {
 	// fromStart: a parent of this shard was read by this mapping, so the
 	// shard is read from its first record whatever the starting position.
 	fromStart bool
+	// filters drop records before batching (filter.go); nil = none.
+	filters filterSet
 
 	mu     sync.Mutex
 	lanes  []*lane // fixed after start
@@ -76,6 +78,11 @@ func (p *poller) run(ctx context.Context) (finished bool, err error) {
 	p.closed, p.endSeq = p.shard.Closed, p.shard.EndSeq
 	p.mu.Unlock()
 	began := p.e.clock.Now() // before the first checkpoint is visible
+	filters, err := compileFilters(p.m.FilterCriteria)
+	if err != nil {
+		return false, fmt.Errorf("mapping %s filters: %w", p.m.UUID, err)
+	}
+	p.filters = filters
 	start, finished, err := p.start(ctx)
 	if err != nil || finished {
 		return finished, err
@@ -233,12 +240,18 @@ func (p *poller) waitRoom(ctx context.Context) {
 
 // distribute encodes records and appends them to their lanes.
 func (p *poller) distribute(recs []storage.Record, more bool) {
-	out := make([]*rec, len(recs))
-	for i, r := range recs {
+	out := make([]*rec, 0, len(recs))
+	keys := make([]string, 0, len(recs))
+	for _, r := range recs {
 		sn := p.e.o.Streams.SequenceNumber(p.shard.ID, r.Seq)
-		out[i] = &rec{Seq: r.Seq, SeqNum: sn, Arrival: r.Time,
-			JSON: p.es.encodeRecord(sn, r.PartitionKey, r.Data, r.Time)}
+		if !p.filters.match(p.es, sn, r.PartitionKey, r.Data, r.Time) {
+			continue // filtered out: never delivered, checkpointed with the cursor
+		}
+		out = append(out, &rec{Seq: r.Seq, SeqNum: sn, Arrival: r.Time,
+			JSON: p.es.encodeRecord(sn, r.PartitionKey, r.Data, r.Time)})
+		keys = append(keys, r.PartitionKey)
 	}
+	filtered := len(recs) - len(out)
 	n := len(p.lanes)
 	p.mu.Lock()
 	woken := make([]bool, n)
@@ -246,7 +259,7 @@ func (p *poller) distribute(recs []storage.Record, more bool) {
 		li := 0
 		if n > 1 {
 			h := fnv.New32a()
-			h.Write([]byte(recs[i].PartitionKey))
+			h.Write([]byte(keys[i]))
 			li = int(h.Sum32() % uint32(n))
 		}
 		p.lanes[li].q = append(p.lanes[li].q, r)
@@ -257,7 +270,11 @@ func (p *poller) distribute(recs []storage.Record, more bool) {
 	p.filling = more
 	p.cursor = recs[len(recs)-1].Seq + 1
 	p.mu.Unlock()
-	p.met.PolledEventCount.Add(int64(len(out)))
+	p.met.PolledEventCount.Add(int64(len(recs)))
+	if filtered > 0 {
+		p.met.FilteredOutEventCount.Add(int64(filtered))
+		signal(p.ckptC)
+	}
 	for i, w := range woken {
 		if w || stopped {
 			signal(p.lanes[i].wake)
