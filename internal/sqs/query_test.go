@@ -31,6 +31,7 @@ func queryCall(t *testing.T, endpoint string, form url.Values) (int, string) {
 }
 
 func TestQueryProtocol(t *testing.T) {
+	t.Parallel()
 	srv := penstocktest.Start(t, nil)
 	base := srv.URL()
 	status, body := queryCall(t, base+"/", url.Values{"Action": {"CreateQueue"}, "QueueName": {"legacy"},

@@ -40,6 +40,7 @@ func errorCode(err error) string {
 }
 
 func TestQueueLifecycle(t *testing.T) {
+	t.Parallel()
 	c := newClient(t)
 	ctx := t.Context()
 	url := mustCreate(t, c, "orders", map[string]string{"VisibilityTimeout": "45"})
@@ -100,6 +101,7 @@ func TestQueueLifecycle(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	c := newClient(t)
 	ctx := t.Context()
 	url := mustCreate(t, c, "q", nil)
@@ -163,6 +165,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestSendReceiveDelete(t *testing.T) {
+	t.Parallel()
 	c := newClient(t)
 	ctx := t.Context()
 	url := mustCreate(t, c, "work", nil)
@@ -244,6 +247,7 @@ func TestSendReceiveDelete(t *testing.T) {
 }
 
 func TestLongPollReturnsOnArrival(t *testing.T) {
+	t.Parallel()
 	srv := penstocktest.Start(t, nil)
 	c := sqs.NewFromConfig(penstocktest.AWSConfig(srv))
 	ctx := t.Context()
@@ -300,6 +304,7 @@ func TestLongPollReturnsOnArrival(t *testing.T) {
 }
 
 func TestVisibilityTimeout(t *testing.T) {
+	t.Parallel()
 	c := newClient(t)
 	ctx := t.Context()
 	url := mustCreate(t, c, "vis", map[string]string{"VisibilityTimeout": "1"})
@@ -346,6 +351,7 @@ func TestVisibilityTimeout(t *testing.T) {
 }
 
 func TestRedrivePolicy(t *testing.T) {
+	t.Parallel()
 	c := newClient(t)
 	ctx := t.Context()
 	dlq := mustCreate(t, c, "dead", nil)
@@ -373,6 +379,7 @@ func TestRedrivePolicy(t *testing.T) {
 // TestChangeMessageVisibility: with the default 30 s timeout, only
 // ChangeMessageVisibility can make a received message visible again.
 func TestChangeMessageVisibility(t *testing.T) {
+	t.Parallel()
 	c := newClient(t)
 	ctx := t.Context()
 	url := mustCreate(t, c, "cmv", nil)
@@ -431,6 +438,7 @@ func TestChangeMessageVisibility(t *testing.T) {
 // DelaySeconds) is invisible until its delay ends, counted as delayed, and
 // its first receive has ApproximateReceiveCount 1.
 func TestDelaySeconds(t *testing.T) {
+	t.Parallel()
 	c := newClient(t)
 	ctx := t.Context()
 	url := mustCreate(t, c, "delayed", nil)
@@ -494,6 +502,7 @@ func TestDelaySeconds(t *testing.T) {
 // visibility timeout by a delivery to nobody. (A message reaching the poll in
 // that last slice is nak'd back: take's ctx check.)
 func TestAbandonedLongPoll(t *testing.T) {
+	t.Parallel()
 	srv := penstocktest.Start(t, nil)
 	c := sqs.NewFromConfig(penstocktest.AWSConfig(srv))
 	ctx := t.Context()
@@ -547,6 +556,7 @@ func TestAbandonedLongPoll(t *testing.T) {
 }
 
 func TestTagsAndDeadLetterSources(t *testing.T) {
+	t.Parallel()
 	c := newClient(t)
 	ctx := t.Context()
 	out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("tagged"), Tags: map[string]string{"team": "data"}})
@@ -577,6 +587,7 @@ func TestTagsAndDeadLetterSources(t *testing.T) {
 // for MessageRetentionPeriod (MaxAge) and its consumer's ack wait is the
 // VisibilityTimeout, at creation and after SetQueueAttributes.
 func TestStorageFollowsAttributes(t *testing.T) {
+	t.Parallel()
 	srv := penstocktest.Start(t, nil)
 	c := sqs.NewFromConfig(penstocktest.AWSConfig(srv))
 	ctx := t.Context()
@@ -620,6 +631,7 @@ func TestStorageFollowsAttributes(t *testing.T) {
 // TestZeroVisibilityNoDuplicates: with VisibilityTimeout 0 a received
 // message is visible again at once, but one answer never holds it twice.
 func TestZeroVisibilityNoDuplicates(t *testing.T) {
+	t.Parallel()
 	c := newClient(t)
 	ctx := t.Context()
 	url := mustCreate(t, c, "zero", map[string]string{"VisibilityTimeout": "0"})
