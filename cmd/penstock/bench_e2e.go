@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -62,7 +63,7 @@ func runBenchE2E(ctx context.Context, args []string, e env) error {
 			lambda.StartWithOptions(reportingHandler(out), lambda.WithContext(ctx))
 			return nil
 		}
-		lambda.StartWithOptions(func(ctx context.Context, ev struct{}) (struct{}, error) { return struct{}{}, nil }, lambda.WithContext(ctx))
+		lambda.StartWithOptions(noopHandler{}, lambda.WithContext(ctx))
 		return nil
 	}
 	var sizes []int
@@ -299,32 +300,54 @@ func (b *e2eBench) reported(id string) (int64, []time.Duration) {
 	return n, lat
 }
 
+// noopHandler is the benchmark's no-op function. As a lambda.Handler it
+// gets the event as received from the Runtime API (GET /next, read in
+// full) and returns {} without decoding it: a function that ignores its
+// input. (A func handler makes aws-lambda-go decode the event with
+// encoding/json first, ~180–250 ms for a 3.3 MB 10,000-record event on
+// this host, which measured the decoder, not the engine.)
+type noopHandler struct{}
+
+func (noopHandler) Invoke(context.Context, []byte) ([]byte, error) { return []byte("{}"), nil }
+
 // reportingHandler is the --endpoint function: per invoke it appends
 // "<stream> <records> <latency µs>..." to out, the latency being handler
-// start − approximateArrivalTimestamp (millisecond resolution).
-func reportingHandler(out string) func(context.Context, events.KinesisEvent) (struct{}, error) {
-	return func(ctx context.Context, ev events.KinesisEvent) (struct{}, error) {
-		start := time.Now()
-		if len(ev.Records) == 0 {
-			return struct{}{}, nil
-		}
-		arn := ev.Records[0].EventSourceArn
-		var sb strings.Builder
-		fmt.Fprintf(&sb, "%s %d", arn[strings.LastIndex(arn, "/")+1:], len(ev.Records))
-		if len(ev.Records) <= 1000 {
-			for _, r := range ev.Records {
-				fmt.Fprintf(&sb, " %d", start.Sub(r.Kinesis.ApproximateArrivalTimestamp.Time).Microseconds())
-			}
-		}
-		sb.WriteByte('\n')
-		f, err := os.OpenFile(out, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
-		if err != nil {
-			return struct{}{}, err
-		}
-		defer f.Close()
-		_, err = f.WriteString(sb.String())
-		return struct{}{}, err
+// start − approximateArrivalTimestamp (millisecond resolution). The start
+// is taken when the handler gets the raw event, before decoding it.
+type reportingHandler string
+
+func (out reportingHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	start := time.Now()
+	var ev events.KinesisEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, err
 	}
+	if err := out.report(start, ev); err != nil {
+		return nil, err
+	}
+	return []byte("{}"), nil
+}
+
+func (out reportingHandler) report(start time.Time, ev events.KinesisEvent) error {
+	if len(ev.Records) == 0 {
+		return nil
+	}
+	arn := ev.Records[0].EventSourceArn
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s %d", arn[strings.LastIndex(arn, "/")+1:], len(ev.Records))
+	if len(ev.Records) <= 1000 {
+		for _, r := range ev.Records {
+			fmt.Fprintf(&sb, " %d", start.Sub(r.Kinesis.ApproximateArrivalTimestamp.Time).Microseconds())
+		}
+	}
+	sb.WriteByte('\n')
+	f, err := os.OpenFile(string(out), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.WriteString(sb.String())
+	return err
 }
 
 func (b *e2eBench) waitCount(ctx context.Context, id string, n int64, timeout time.Duration) error {
