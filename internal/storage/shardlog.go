@@ -160,26 +160,14 @@ type pubAck struct {
 // the batch is on disk (one fsync) before Append returns. It returns the
 // sequence of the first entry; the others follow one by one.
 // Batches over 1000 entries are written as several atomic batches.
+// Concurrent Appends to one log share atomic batches (group commit, see
+// appender.go); each still gets a contiguous range of sequences.
 func (s *Store) Append(ctx context.Context, id string, entries []Entry) (uint64, error) {
 	if len(entries) == 0 {
 		return 0, errors.New("storage: append of zero entries")
 	}
 	_, subj, notify := logNames(id)
-	var first uint64
-	for start := 0; start < len(entries); start += maxAtomicBatch {
-		end := min(start+maxAtomicBatch, len(entries))
-		seq, err := s.appendBatch(ctx, id, subj, entries[start:end])
-		if err != nil {
-			return 0, err
-		}
-		if start == 0 {
-			first = seq
-		}
-	}
-	// Wake watchers. Core NATS, fire and forget: a lost wake-up only delays a
-	// watcher until its next safety tick.
-	_ = s.nc.Publish(notify, nil)
-	return first, nil
+	return s.groupAppend(ctx, id, subj, notify, entries)
 }
 
 func (s *Store) appendBatch(ctx context.Context, id, subj string, entries []Entry) (uint64, error) {

@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -72,6 +73,8 @@ type Store struct {
 	log      *slog.Logger
 	watch    *watchHub
 	reads    *readMux
+	// appenders holds one group-commit queue per log subject.
+	appenders sync.Map
 }
 
 // Open starts the embedded server (or connects to opts.NATSURL) and returns a
