@@ -10,6 +10,10 @@ import (
 // fate, one batch in flight at a time.
 // The first batching window starts at start (when the poller started).
 func (p *poller) runLane(ctx context.Context, l *lane, start time.Time) {
+	if p.m.TumblingWindowInSeconds > 0 {
+		p.runWindowLane(ctx, l, start)
+		return
+	}
 	window := time.Duration(p.m.MaximumBatchingWindowInSeconds) * time.Second
 	free := start // the batching window starts when the lane is free
 	for ctx.Err() == nil {
@@ -84,7 +88,7 @@ func (p *poller) runBatch(ctx context.Context, l *lane, batch []*rec) {
 				progress()
 			}
 		case actInvoke:
-			o, version, ok := p.invoke(ctx, a.Records)
+			o, version, ok := p.invoke(ctx, l, a.Records)
 			if !ok {
 				return
 			}
@@ -99,11 +103,14 @@ func (p *poller) runBatch(ctx context.Context, l *lane, batch []*rec) {
 	}
 }
 
-// invoke calls the function once with recs. ok=false when ctx ended.
-func (p *poller) invoke(ctx context.Context, recs []*rec) (outcome, string, bool) {
-	payload := buildEvent(recs)
+// invoke calls the function once with recs (none: a window's final or
+// early-end invoke). ok=false when ctx ended.
+func (p *poller) invoke(ctx context.Context, l *lane, recs []*rec) (outcome, string, bool) {
+	payload := p.buildPayload(l, recs)
 	now := p.e.clock.Now()
-	p.met.IteratorAgeMs.Store(now.Sub(recs[len(recs)-1].Arrival).Milliseconds())
+	if len(recs) > 0 {
+		p.met.IteratorAgeMs.Store(now.Sub(recs[len(recs)-1].Arrival).Milliseconds())
+	}
 	if obs := p.e.observer.Load(); obs != nil {
 		arr := make([]time.Time, len(recs))
 		for i, r := range recs {
@@ -140,7 +147,12 @@ func (p *poller) invoke(ctx context.Context, recs []*rec) (outcome, string, bool
 		p.met.setResult("PROBLEM: Function call failed")
 		return outcome{Kind: outFunctionErr, FunctionError: res.FunctionError}, version, true
 	}
-	o := classifyResponse(p.pol.ItemFailures, res.Payload, recs)
+	var o outcome
+	if l.win != nil {
+		o = p.windowResponse(l, res.Payload, recs)
+	} else {
+		o = classifyResponse(p.pol.ItemFailures, res.Payload, recs)
+	}
 	if o.Kind != outOK {
 		p.met.FailedInvokeEventCount.Add(n)
 	}

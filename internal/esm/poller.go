@@ -29,6 +29,9 @@ type poller struct {
 	fromStart bool
 	// filters drop records before batching (filter.go); nil = none.
 	filters filterSet
+	// openWindows counts lanes with an open tumbling window (window.go); a
+	// closed shard is finished only once they all closed. Guarded by mu.
+	openWindows int
 
 	mu     sync.Mutex
 	lanes  []*lane // fixed after start
@@ -57,6 +60,9 @@ func (p *poller) markClosed(endSeq uint64) {
 type lane struct {
 	q    []*rec // head = oldest not done; the batch in flight is a prefix; guarded by poller.mu
 	wake chan struct{}
+	// win is the open tumbling window (window.go); set and cleared under
+	// poller.mu, its other fields are the lane goroutine's own.
+	win *window
 }
 
 func signal(c chan struct{}) {
@@ -160,17 +166,29 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 	defer w.Close()
 	safety := time.NewTimer(time.Second)
 	defer safety.Stop()
+	var tail *storage.Tail
+	defer func() {
+		if tail != nil {
+			tail.Close()
+		}
+	}()
 	failures := 0
 	for ctx.Err() == nil {
 		p.mu.Lock()
 		room := p.readAhead() - p.queued
 		cursor := p.cursor
-		empty := p.queued == 0
+		empty := p.queued == 0 && p.openWindows == 0
+		windows := p.openWindows > 0
 		closed, endSeq := p.closed, p.endSeq
 		p.mu.Unlock()
 		if closed && cursor > endSeq {
 			if empty {
 				return true, nil
+			}
+			if windows {
+				for _, l := range p.lanes {
+					signal(l.wake) // the shard ended: so do its windows
+				}
 			}
 			p.waitRoom(ctx)
 			continue
@@ -180,11 +198,11 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 			p.waitRoom(ctx)
 			continue
 		}
-		n := min(room, 1000) // one Direct Get batch; larger requests read slower (BenchmarkDrain)
+		n := room
 		if closed {
-			n = int(min(uint64(n), endSeq-cursor+1))
+			n = int(min(uint64(n), 1000, endSeq-cursor+1)) // one Direct Get batch; larger requests read slower (BenchmarkDrain)
 		}
-		res, err := p.e.o.Store.Read(ctx, p.shard.LogID, cursor, n, 16<<20)
+		res, err := p.fetch(ctx, &tail, cursor, n, closed)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -216,9 +234,14 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 				signal(p.ckptC)
 				continue
 			}
+			var pushed <-chan struct{}
+			if tail != nil {
+				pushed = tail.C
+			}
 			safety.Reset(time.Second)
 			select {
 			case <-ctx.Done():
+			case <-pushed:
 			case <-w.C:
 			case <-p.kick:
 			case <-safety.C:
@@ -228,6 +251,36 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 		p.distribute(recs, res.Pending > 0)
 	}
 	return false, nil
+}
+
+// fetch reads up to n records at cursor. While the shard is open they come
+// from a storage.Tail opened at cursor (an ordered consumer: records are
+// pushed as they are appended and read ahead while the lanes invoke, with
+// no request and no generated header per record). A closed shard is read
+// with batch Direct Gets: an empty Direct Get means the shard has no more
+// records, an empty tail only that none arrived yet. The tail's buffered
+// records are not lost when it is closed: reading resumes at cursor.
+func (p *poller) fetch(ctx context.Context, tail **storage.Tail, cursor uint64, n int, closed bool) (storage.ReadResult, error) {
+	if closed {
+		if *tail != nil {
+			(*tail).Close()
+			*tail = nil
+		}
+		return p.e.o.Store.Read(ctx, p.shard.LogID, cursor, n, 16<<20)
+	}
+	if *tail == nil {
+		t, err := p.e.o.Store.Tail(ctx, p.shard.LogID, cursor, p.readAhead())
+		if err != nil {
+			return storage.ReadResult{}, err
+		}
+		*tail = t
+	}
+	res, err := (*tail).Next(n, 16<<20)
+	if err != nil {
+		(*tail).Close()
+		*tail = nil
+	}
+	return res, err
 }
 
 func (p *poller) waitRoom(ctx context.Context) {
@@ -303,6 +356,9 @@ func (p *poller) position() uint64 {
 	for _, l := range p.lanes {
 		if len(l.q) > 0 && l.q[0].Seq < pos {
 			pos = l.q[0].Seq
+		}
+		if l.win != nil && l.win.hold < pos {
+			pos = l.win.hold
 		}
 	}
 	return pos
