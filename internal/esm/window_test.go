@@ -303,3 +303,82 @@ func TestAPI_TumblingWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestTumblingWindowShardEnd: a reshard closes the parent's window with a
+// final invoke before the shard counts as finished; the child starts a
+// window of its own with a fresh state.
+func TestTumblingWindowShardEnd(t *testing.T) {
+	now := time.Now()
+	start, end := windowOf(now, 900*time.Second)
+	if end.Sub(now) < 10*time.Second {
+		t.Skip("too close to a window boundary of the real clock (record arrival times)")
+	}
+	fns := &windowFunctions{}
+	en := newEnv(t, withClock(newManualClock(now)), func(o *Options) { o.Functions = fns })
+	arn := en.stream("s", 1)
+	in := mappingInput(arn, "w", types.EventSourcePositionTrimHorizon)
+	in.TumblingWindowInSeconds = aws.Int32(900)
+	id := en.createMapping(in, 1)
+	en.put("s/0", entries(2, constKey("k"), seqData("p"))...)
+	fns.waitCalls(en, 1)
+	if err := en.store.CreateLog(en.ctx, "s/1", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	en.s.set(arn, []Shard{
+		{ID: "shardId-000000000000", LogID: "s/0", Closed: true, EndSeq: 2},
+		{ID: "shardId-000000000001", LogID: "s/1", ParentShardID: "shardId-000000000000"},
+	})
+	en.put("s/1", entries(1, constKey("k"), seqData("c"))...)
+	got := fns.waitCalls(en, 3)
+	checkInvokes(t, got[:2], start, end, "shardId-000000000000", arn, []invokeWant{
+		{2, map[string]string{}, false, false},
+		{0, map[string]string{"count": "2"}, true, false},
+	})
+	checkInvokes(t, got[2:], start, end, "shardId-000000000001", arn, []invokeWant{
+		{1, map[string]string{}, false, false},
+	})
+	ck, ok, err := en.e.ckpts.get(en.ctx, id, "shardId-000000000000")
+	if err != nil || !ok || !ck.Finished {
+		t.Errorf("parent checkpoint = %+v %v %v, want finished", ck, ok, err)
+	}
+}
+
+// TestTumblingWindowRestart: state is not persisted; the checkpoint stays
+// at the open window's first record, so after a restart the window's
+// records are delivered again with a fresh state (at least once).
+func TestTumblingWindowRestart(t *testing.T) {
+	now := time.Now()
+	start, end := windowOf(now, 900*time.Second)
+	if end.Sub(now) < 10*time.Second {
+		t.Skip("too close to a window boundary of the real clock (record arrival times)")
+	}
+	fns := &windowFunctions{}
+	clk := newManualClock(now)
+	useFns := func(o *Options) { o.Functions = fns }
+	en := newEnv(t, withClock(clk), useFns)
+	arn := en.stream("s", 1)
+	in := mappingInput(arn, "w", types.EventSourcePositionTrimHorizon)
+	in.BatchSize = aws.Int32(2)
+	in.TumblingWindowInSeconds = aws.Int32(900)
+	id := en.createMapping(in, 1)
+	en.put("s/0", entries(3, constKey("k"), seqData("r"))...)
+	fns.waitCalls(en, 2)
+	en.checkFor(5*time.Second, func() error {
+		if n := en.e.Metrics(id).InvokedEventCount.Load(); n != 3 {
+			return fmt.Errorf("invoked %d", n)
+		}
+		return nil
+	})
+	en.stopEngine()
+	if c, _, _ := en.e.ckpts.get(en.ctx, id, "shardId-000000000000"); c.Next != 1 {
+		t.Fatalf("checkpoint after stop = %d, want 1", c.Next)
+	}
+	en.start(withClock(clk), useFns)
+	got := fns.waitCalls(en, 4)
+	checkInvokes(t, got, start, end, "shardId-000000000000", arn, []invokeWant{
+		{2, map[string]string{}, false, false},
+		{1, map[string]string{"count": "2"}, false, false},
+		{2, map[string]string{}, false, false},
+		{1, map[string]string{"count": "2"}, false, false},
+	})
+}
