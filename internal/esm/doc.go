@@ -28,6 +28,11 @@
 //     ReportBatchItemFailures response rules. Both are tested without I/O.
 //   - event.go: the Kinesis event, each record encoded once when read; the
 //     on-failure invocation record.
+//   - filter.go: FilterCriteria validation and EventBridge-pattern matching
+//     (pure); the poller drops records matching no filter before they reach
+//     a lane, so the checkpoint passes them with the read cursor.
+//   - window.go: tumbling windows: runWindowLane replaces runLane when
+//     TumblingWindowInSeconds > 0; the window event and the state rules.
 //   - metrics.go: per-mapping counters (Engine.Metrics) and the invoke
 //     observer benchmarks use.
 //   - lease.go: shard leases for cluster mode (below).
@@ -84,11 +89,35 @@
 //   - LastProcessingResult: "No records processed", "OK", "PROBLEM: Function
 //     call failed", "PROBLEM: <invocation error>"; kept in memory.
 //
+//   - Filters see the Kinesis record fields (kinesisSchemaVersion,
+//     partitionKey, sequenceNumber, approximateArrivalTimestamp, data
+//     decoded from JSON) and the event's top-level fields (eventSource,
+//     awsRegion, eventID, ...) in one object; AWS's current page names only
+//     data. More than 5 filters: InvalidParameterValueException with our own
+//     wording. Invalid patterns: the recorded "Invalid filter pattern
+//     definition." (every syntax error, the 4096-char limit included).
+//     exists true does not match an empty list; anything-but needs the field.
+//   - Tumbling windows: aligned on multiples of the window since the epoch,
+//     by arrival time; one window (and state) per lane, so per shard with
+//     ParallelizationFactor 1 and per lane above. A window is over when the
+//     engine clock passes its end, a later window's record is next, or its
+//     closed shard was read to its end; its remaining records (at most a
+//     batch) or none go with isFinalInvokeForWindow. Records arriving for a
+//     window already closed open a new window instance with a fresh state.
+//     A response without a state object is an invalid response (retried,
+//     no bisect). A state over 1 MB: an invoke of its own without records,
+//     carrying that state with isFinalInvokeForWindow and
+//     isWindowTerminatedEarly true, then the same window afresh. A final
+//     invoke without records is retried until it succeeds, whatever
+//     MaximumRetryAttempts (nothing to give up). State is in memory only;
+//     the checkpoint stays at the window's first record until its final
+//     invoke succeeds, so a restart replays the window with a fresh state.
+//
 // # Not built
 //
-// TumblingWindowInSeconds > 0 and non-empty FilterCriteria are refused
-// with InvalidParameterValueException saying so; enhanced fan-out consumer
-// ARNs and KMSKeyArn are not supported.
+// Enhanced fan-out consumer ARNs and KMSKeyArn are not supported; filter
+// operators cidr and anything-but lists of prefixes are not built (refused
+// as invalid patterns); tumbling window state is not persisted.
 //
 // # Cluster mode
 //
