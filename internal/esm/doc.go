@@ -88,7 +88,6 @@
 //     transitions take milliseconds).
 //   - LastProcessingResult: "No records processed", "OK", "PROBLEM: Function
 //     call failed", "PROBLEM: <invocation error>"; kept in memory.
-//
 //   - Filters see the Kinesis record fields (kinesisSchemaVersion,
 //     partitionKey, sequenceNumber, approximateArrivalTimestamp, data
 //     decoded from JSON) and the event's top-level fields (eventSource,
