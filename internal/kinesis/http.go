@@ -103,10 +103,29 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	m, err := decodeBody(body, isCBOR)
-	if err != nil {
-		writeError(w, asAWS(err), isCBOR)
-		return
+	// The data plane's usual JSON requests skip the generic tree (see
+	// fastpath.go); anything unusual takes the generic path below.
+	var m map[string]any
+	fast := false
+	if known && !isCBOR {
+		switch opName {
+		case "PutRecords":
+			if req, ok := fastPutRecords(body); ok {
+				fast = true
+				h = func(ctx context.Context, _ *reader) (any, error) { return s.putRecordsTyped(ctx, &req) }
+			}
+		case "GetRecords":
+			if req, ok := fastGetRecords(body); ok {
+				fast = true
+				h = func(ctx context.Context, _ *reader) (any, error) { return s.getRecordsTyped(ctx, &req) }
+			}
+		}
+	}
+	if !fast {
+		if m, err = decodeBody(body, isCBOR); err != nil {
+			writeError(w, asAWS(err), isCBOR)
+			return
+		}
 	}
 	if !known {
 		writeError(w, &awsapi.Error{Code: codeUnknownOperation, Status: statusClient}, isCBOR)
@@ -158,6 +177,19 @@ func writeOK(w http.ResponseWriter, out any, isCBOR bool) {
 		w.Header().Set("Content-Length", "0")
 		w.WriteHeader(http.StatusOK)
 		return
+	}
+	if a, ok := out.(jsonAppender); ok {
+		if !isCBOR {
+			buf := getBuf()
+			b := a.appendJSON(*buf)
+			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(b)
+			*buf = b
+			putBuf(buf)
+			return
+		}
+		out = a.tree()
 	}
 	b, err := encodeBody(out, isCBOR)
 	if err != nil {

@@ -27,6 +27,10 @@ const (
 
 // SequenceNumber encodes a shard index and a storage sequence.
 func SequenceNumber(shardIndex int, seq uint64) string {
+	if shardIndex >= 0 {
+		var b [seqDigits + 8]byte
+		return string(appendSequenceNumber(b[:0], shardIndex, seq))
+	}
 	return fmt.Sprintf("%s%010d%020d%s", seqPrefix, shardIndex, seq, seqPadding)
 }
 
@@ -49,7 +53,13 @@ func ParseSequenceNumber(sn string) (shardIndex int, seq uint64, err error) {
 }
 
 // shardID names the shard with this index: shardId-000000000000.
-func shardID(index int) string { return fmt.Sprintf("shardId-%012d", index) }
+func shardID(index int) string {
+	if index >= 0 {
+		var b [32]byte
+		return string(appendShardID(b[:0], index))
+	}
+	return fmt.Sprintf("shardId-%012d", index)
+}
 
 var errBadShardID = errors.New("kinesis: malformed shard id")
 

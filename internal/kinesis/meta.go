@@ -1,6 +1,7 @@
 package kinesis
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,8 +55,30 @@ type shardMeta struct {
 	ClosedAt  time.Time `json:"closedAt,omitzero"`
 
 	// start and end are StartHash and EndHash parsed (set by addShard and
-	// prepare; shared by clones, never modified).
-	start, end *big.Int
+	// prepare; shared by clones, never modified); startKey and endKey the
+	// same as 16-byte big-endian keys (valid when keys is set).
+	start, end       *big.Int
+	startKey, endKey [16]byte
+	keys             bool
+}
+
+// setKeys fills startKey and endKey from start and end.
+func (sh *shardMeta) setKeys() {
+	sh.keys = false
+	if sh.start == nil || sh.end == nil || sh.start.Sign() < 0 || sh.end.Sign() < 0 || sh.start.BitLen() > 128 || sh.end.BitLen() > 128 {
+		return
+	}
+	sh.start.FillBytes(sh.startKey[:])
+	sh.end.FillBytes(sh.endKey[:])
+	sh.keys = true
+}
+
+// containsKey is contains for a 16-byte big-endian hash key.
+func (sh *shardMeta) containsKey(k *[16]byte) bool {
+	if !sh.keys {
+		return sh.contains(new(big.Int).SetBytes(k[:]))
+	}
+	return bytes.Compare(sh.startKey[:], k[:]) <= 0 && bytes.Compare(k[:], sh.endKey[:]) <= 0
 }
 
 func (sh *shardMeta) id() string { return shardID(sh.Index) }
@@ -76,6 +99,7 @@ func (m *streamMeta) prepare() {
 		sh := &m.Shards[i]
 		sh.start, _ = new(big.Int).SetString(sh.StartHash, 10)
 		sh.end, _ = new(big.Int).SetString(sh.EndHash, 10)
+		sh.setKeys()
 	}
 }
 
@@ -138,7 +162,9 @@ func (m *streamMeta) addShard(start, end *big.Int, parent, adjacent string, now 
 		Log: logID(m.Name, idx, m.Epoch), Created: now,
 		start: new(big.Int).Set(start), end: new(big.Int).Set(end),
 	})
-	return &m.Shards[len(m.Shards)-1]
+	sh := &m.Shards[len(m.Shards)-1]
+	sh.setKeys()
+	return sh
 }
 
 // registry keeps every stream's metadata: the KV bucket is the truth, the

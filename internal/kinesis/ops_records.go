@@ -1,11 +1,15 @@
 package kinesis
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -23,21 +27,27 @@ const (
 
 // route picks the open shard whose hash range holds the record's hash key.
 func route(m *streamMeta, partitionKey string, explicit *string) (*shardMeta, error) {
-	var h *big.Int
+	return routeIn(m, m.openShards(), partitionKey, explicit)
+}
+
+// routeIn is route over the stream's open shards (computed once per request).
+func routeIn(m *streamMeta, open []*shardMeta, partitionKey string, explicit *string) (*shardMeta, error) {
+	var key [16]byte
 	if explicit != nil {
-		var ok bool
-		if h, ok = parseHashKey(*explicit); !ok {
+		h, ok := parseHashKey(*explicit)
+		if !ok {
 			return nil, errInvalidArgument("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was %s", *explicit)
 		}
+		h.FillBytes(key[:])
 	} else {
-		h = hashOf(partitionKey)
+		key = md5.Sum([]byte(partitionKey))
 	}
-	for _, sh := range m.openShards() {
-		if sh.contains(h) {
+	for _, sh := range open {
+		if sh.containsKey(&key) {
 			return sh, nil
 		}
 	}
-	return nil, errInternal(fmt.Errorf("no open shard of stream %s holds hash key %s", m.Name, h))
+	return nil, errInternal(fmt.Errorf("no open shard of stream %s holds hash key %s", m.Name, new(big.Int).SetBytes(key[:])))
 }
 
 // appendErr maps a storage failure on a write.
@@ -118,47 +128,88 @@ func (s *Service) recordLimit(ctx context.Context, ref streamRef) int {
 	return m.recordKiB() << 10
 }
 
-type putEntry struct {
-	data []byte
-	pk   string
-	ehk  *string
+// putRecordsReq is a PutRecords request as read (generic reader or the
+// JSON fast path), before validation.
+type putRecordsReq struct {
+	ref     streamRef
+	hasList bool
+	records []putRecordsItem
+}
+
+type putRecordsItem struct {
+	data    []byte
+	hasData bool
+	pk      string
+	hasPK   bool
+	ehk     *string
+}
+
+// readPutRecords reads a PutRecords request; type errors are left in r.err.
+func readPutRecords(r *reader) putRecordsReq {
+	req := putRecordsReq{ref: readRef(r)}
+	list, hasList := r.list("Records")
+	req.hasList = hasList
+	req.records = make([]putRecordsItem, 0, len(list))
+	for _, e := range list {
+		er := r.sub(e)
+		var it putRecordsItem
+		it.data, it.hasData = er.blob("Data")
+		it.ehk = er.str("ExplicitHashKey")
+		if pk := er.str("PartitionKey"); pk != nil {
+			it.pk, it.hasPK = *pk, true
+		}
+		req.records = append(req.records, it)
+	}
+	return req
 }
 
 func (s *Service) putRecords(ctx context.Context, r *reader) (any, error) {
+	req := readPutRecords(r)
+	if r.err != nil {
+		return nil, r.err
+	}
+	return s.putRecordsTyped(ctx, &req)
+}
+
+// putRecordsTyped validates and runs a PutRecords request.
+func (s *Service) putRecordsTyped(ctx context.Context, req *putRecordsReq) (any, error) {
 	var v validator
-	ref := readStreamRef(r, &v)
-	limit := s.recordLimit(ctx, ref)
-	list, hasList := r.list("Records")
-	entries := make([]putEntry, 0, len(list))
-	if v.required("records", hasList) {
-		if len(list) < 1 {
+	validateStreamRef(req.ref, &v)
+	limit := s.recordLimit(ctx, req.ref)
+	entries := req.records
+	if v.required("records", req.hasList) {
+		if len(entries) < 1 {
 			v.add("'[]'", "records", "Member must have length greater than or equal to 1")
 		}
-		if len(list) > maxPutRecords {
+		if len(entries) > maxPutRecords {
 			v.add("'[...]'", "records", fmt.Sprintf("Member must have length less than or equal to %d", maxPutRecords))
 		}
-		for i, e := range list {
-			er := r.sub(e)
+		for i := range entries {
+			e := &entries[i]
+			// The common case (all valid) builds no paths.
+			if e.hasData && len(e.data) <= limit && e.ehk == nil && e.hasPK && len(e.pk) >= 1 && len(e.pk) <= 256 {
+				continue
+			}
 			path := fmt.Sprintf("records.%d.member.", i+1)
-			data, hasData := er.blob("Data")
-			if v.required(path+"data", hasData) && len(data) > limit {
-				v.add(blobValue(len(data)), path+"data", fmt.Sprintf("Member must have length less than or equal to %d", limit))
+			if v.required(path+"data", e.hasData) && len(e.data) > limit {
+				v.add(blobValue(len(e.data)), path+"data", fmt.Sprintf("Member must have length less than or equal to %d", limit))
 			}
-			ehk := er.str("ExplicitHashKey")
-			v.str(path+"explicitHashKey", ehk, false, 0, 0, reHashKey)
-			pk := er.str("PartitionKey")
+			v.str(path+"explicitHashKey", e.ehk, false, 0, 0, reHashKey)
+			var pk *string
+			if e.hasPK {
+				pk = &e.pk
+			}
 			v.str(path+"partitionKey", pk, true, 1, 256, nil)
-			if pk != nil {
-				entries = append(entries, putEntry{data: data, pk: *pk, ehk: ehk})
-			}
 		}
 	}
-	if err := check(r, &v); err != nil {
-		return nil, err
+	if e := v.err(); e != nil {
+		return nil, e
 	}
+	// Validation passed, so every record has a partition key.
+	ref := req.ref
 	total := 0
-	for _, e := range entries {
-		total += len(e.data) + len(e.pk)
+	for i := range entries {
+		total += len(entries[i].data) + len(entries[i].pk)
 	}
 	if total > maxPutRecordsLen {
 		return nil, errInvalidArgument("Records size exceeds %d MB limit", maxPutRecordsLen>>20)
@@ -176,18 +227,21 @@ func (s *Service) putRecords(ctx context.Context, r *reader) (any, error) {
 	}
 	// Route every record first (a bad ExplicitHashKey fails the request),
 	// then throttle record by record in request order.
-	results := make([]map[string]any, len(entries))
+	out := &putRecordsOut{recs: make([]putResult, len(entries))}
+	results := out.recs
 	groups := map[*shardMeta][]int{}
 	var order []*shardMeta
 	now := s.now()
-	for i, e := range entries {
-		sh, err := route(m, e.pk, e.ehk)
+	open := m.openShards()
+	for i := range entries {
+		e := &entries[i]
+		sh, err := routeIn(m, open, e.pk, e.ehk)
 		if err != nil {
 			return nil, err
 		}
 		if !s.throttle.allow(sh.Log, len(e.data)+len(e.pk), now) {
 			te := errThroughput(sh.id(), m.Name, s.o.AccountID)
-			results[i] = map[string]any{"ErrorCode": te.Code, "ErrorMessage": te.Message}
+			results[i] = putResult{errCode: te.Code, errMsg: te.Message}
 			continue
 		}
 		if groups[sh] == nil {
@@ -195,9 +249,9 @@ func (s *Service) putRecords(ctx context.Context, r *reader) (any, error) {
 		}
 		groups[sh] = append(groups[sh], i)
 	}
-	// One atomic Append per shard, shards in parallel.
+	// One atomic Append per shard, shards in parallel. Each goroutine writes
+	// only its own records' results.
 	var wg sync.WaitGroup
-	var mu sync.Mutex
 	for _, sh := range order {
 		idx := groups[sh]
 		wg.Go(func() {
@@ -206,14 +260,12 @@ func (s *Service) putRecords(ctx context.Context, r *reader) (any, error) {
 				batch[j] = storage.Entry{PartitionKey: entries[i].pk, Data: entries[i].data}
 			}
 			first, err := s.store.Append(ctx, sh.Log, batch)
-			mu.Lock()
-			defer mu.Unlock()
 			for j, i := range idx {
 				if err != nil {
-					results[i] = map[string]any{"ErrorCode": codeInternalFailure, "ErrorMessage": msgInternalFailure}
+					results[i] = putResult{errCode: codeInternalFailure, errMsg: msgInternalFailure}
 					continue
 				}
-				results[i] = map[string]any{"ShardId": sh.id(), "SequenceNumber": SequenceNumber(sh.Index, first+uint64(j))}
+				results[i] = putResult{shard: sh.Index, seq: first + uint64(j)}
 			}
 			if err != nil {
 				s.log.Error("PutRecords append failed", "stream", m.Name, "shard", sh.id(), "err", err)
@@ -221,15 +273,62 @@ func (s *Service) putRecords(ctx context.Context, r *reader) (any, error) {
 		})
 	}
 	wg.Wait()
-	failed := 0
-	out := make([]any, len(results))
-	for i, res := range results {
-		if _, bad := res["ErrorCode"]; bad {
-			failed++
+	for i := range results {
+		if results[i].errCode != "" {
+			out.failed++
 		}
-		out[i] = res
 	}
-	return map[string]any{"FailedRecordCount": failed, "Records": out}, nil
+	return out, nil
+}
+
+// putRecordsOut is PutRecords' answer.
+type putRecordsOut struct {
+	failed int
+	recs   []putResult
+}
+
+// putResult is one record's result: errCode set for a failed record.
+type putResult struct {
+	shard           int
+	seq             uint64
+	errCode, errMsg string
+}
+
+func (o *putRecordsOut) tree() any {
+	list := make([]any, len(o.recs))
+	for i, r := range o.recs {
+		if r.errCode != "" {
+			list[i] = map[string]any{"ErrorCode": r.errCode, "ErrorMessage": r.errMsg}
+		} else {
+			list[i] = map[string]any{"ShardId": shardID(r.shard), "SequenceNumber": SequenceNumber(r.shard, r.seq)}
+		}
+	}
+	return map[string]any{"FailedRecordCount": o.failed, "Records": list}
+}
+
+func (o *putRecordsOut) appendJSON(b []byte) []byte {
+	b = append(b, `{"FailedRecordCount":`...)
+	b = strconv.AppendInt(b, int64(o.failed), 10)
+	b = append(b, `,"Records":[`...)
+	for i, r := range o.recs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if r.errCode != "" {
+			b = append(b, `{"ErrorCode":`...)
+			b = appendJSONString(b, r.errCode)
+			b = append(b, `,"ErrorMessage":`...)
+			b = appendJSONString(b, r.errMsg)
+			b = append(b, '}')
+			continue
+		}
+		b = append(b, `{"SequenceNumber":"`...)
+		b = appendSequenceNumber(b, r.shard, r.seq)
+		b = append(b, `","ShardId":"`...)
+		b = appendShardID(b, r.shard)
+		b = append(b, `"}`...)
+	}
+	return append(b, "]}"...)
 }
 
 func (s *Service) getShardIterator(ctx context.Context, r *reader) (any, error) {
@@ -315,21 +414,43 @@ func (s *Service) startPosition(ctx context.Context, m *streamMeta, sh *shardMet
 // awsTime formats a time as AWS's iterator messages do.
 func awsTime(t time.Time) string { return t.UTC().Format("Mon Jan 02 15:04:05 UTC 2006") }
 
+// getRecordsReq is a GetRecords request as read, before validation.
+type getRecordsReq struct {
+	it    *string
+	limit *int64
+	arn   *string
+}
+
+// readGetRecords reads a GetRecords request; type errors are left in r.err.
+func readGetRecords(r *reader) getRecordsReq {
+	req := getRecordsReq{it: r.str("ShardIterator"), limit: r.integer("Limit"), arn: r.str("StreamARN")}
+	_ = r.str("StreamId")
+	return req
+}
+
 func (s *Service) getRecords(ctx context.Context, r *reader) (any, error) {
+	req := readGetRecords(r)
+	if r.err != nil {
+		return nil, r.err
+	}
+	return s.getRecordsTyped(ctx, &req)
+}
+
+// getRecordsTyped validates and runs a GetRecords request.
+func (s *Service) getRecordsTyped(ctx context.Context, req *getRecordsReq) (any, error) {
 	var v validator
-	itStr := r.str("ShardIterator")
+	itStr := req.it
 	if itStr != nil && len(*itStr) >= 2 && strings.HasPrefix(*itStr, `"`) && strings.HasSuffix(*itStr, `"`) {
 		unq := (*itStr)[1 : len(*itStr)-1]
 		itStr = &unq
 	}
 	v.str("shardIterator", itStr, true, 1, 512, nil)
-	limit := r.integer("Limit")
+	limit := req.limit
 	v.integer("limit", limit, false, i64(1), i64(maxGetRecords))
-	arn := r.str("StreamARN")
+	arn := req.arn
 	v.str("streamARN", arn, false, 1, 2048, reStreamARN)
-	_ = r.str("StreamId")
-	if err := check(r, &v); err != nil {
-		return nil, err
+	if e := v.err(); e != nil {
+		return nil, e
 	}
 	it, err := s.decodeIterator(*itStr)
 	if err != nil {
@@ -367,21 +488,97 @@ func (s *Service) getRecords(ctx context.Context, r *reader) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"Records": recordsOut(sh, recs)}
-	out["MillisBehindLatest"] = behind
+	out := &getRecordsOut{shard: sh.Index, recs: recs, behind: behind}
 	if sh.Closed && (next > sh.EndSeq || (len(recs) == 0 && pending == 0)) {
-		out["ChildShards"] = childShards(m, sh)
+		out.children = childShards(m, sh)
 		return out, nil
 	}
-	out["NextShardIterator"] = s.encodeIterator(iterator{stream: m.Name, epoch: m.Epoch, shard: sh.Index, pos: next, issued: now})
+	out.next = s.encodeIterator(iterator{stream: m.Name, epoch: m.Epoch, shard: sh.Index, pos: next, issued: now})
+	out.hasNext = true
 	return out, nil
 }
 
-func recordsOut(sh *shardMeta, recs []storage.Record) []any {
+// getRecordsOut is GetRecords' answer: ChildShards (children non-nil) or
+// NextShardIterator (hasNext).
+type getRecordsOut struct {
+	shard    int
+	recs     []storage.Record
+	behind   int64
+	children []any
+	next     string
+	hasNext  bool
+}
+
+func (o *getRecordsOut) tree() any {
+	out := map[string]any{"Records": recordsOut(o.shard, o.recs), "MillisBehindLatest": o.behind}
+	if o.children != nil {
+		out["ChildShards"] = o.children
+	}
+	if o.hasNext {
+		out["NextShardIterator"] = o.next
+	}
+	return out
+}
+
+func (o *getRecordsOut) appendJSON(b []byte) []byte {
+	size := len(b) + 128
+	for i := range o.recs {
+		size += base64.StdEncoding.EncodedLen(len(o.recs[i].Data)) + len(o.recs[i].PartitionKey) + 160
+	}
+	if cap(b) < size {
+		b = append(make([]byte, 0, size), b...)
+	}
+	b = append(b, '{')
+	if o.children != nil {
+		var buf bytes.Buffer
+		writeJSON(&buf, o.children)
+		b = append(b, `"ChildShards":`...)
+		b = append(b, buf.Bytes()...)
+		b = append(b, ',')
+	}
+	b = append(b, `"MillisBehindLatest":`...)
+	b = strconv.AppendInt(b, o.behind, 10)
+	if o.hasNext {
+		b = append(b, `,"NextShardIterator":`...)
+		b = appendJSONString(b, o.next)
+	}
+	b = append(b, `,"Records":[`...)
+	for i := range o.recs {
+		rec := &o.recs[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"ApproximateArrivalTimestamp":`...)
+		b = appendJSONTime(b, rec.Time)
+		b = append(b, `,"Data":"`...)
+		b = base64.StdEncoding.AppendEncode(b, rec.Data)
+		b = append(b, `","PartitionKey":`...)
+		b = appendJSONString(b, rec.PartitionKey)
+		b = append(b, `,"SequenceNumber":"`...)
+		b = appendSequenceNumber(b, o.shard, rec.Seq)
+		b = append(b, `"}`...)
+	}
+	return append(b, "]}"...)
+}
+
+// appendJSONTime appends a timestamp as writeJSON writes it.
+func appendJSONTime(b []byte, t time.Time) []byte {
+	ms := t.UnixMilli()
+	if ms < 0 {
+		var buf bytes.Buffer
+		writeJSON(&buf, t)
+		return append(b, buf.Bytes()...)
+	}
+	b = strconv.AppendInt(b, ms/1000, 10)
+	b = append(b, '.')
+	return appendPadded(b, uint64(ms%1000), 3)
+}
+
+func recordsOut(shard int, recs []storage.Record) []any {
 	list := make([]any, len(recs))
 	for i, rec := range recs {
 		list[i] = map[string]any{
-			"SequenceNumber":              SequenceNumber(sh.Index, rec.Seq),
+			"SequenceNumber":              SequenceNumber(shard, rec.Seq),
 			"ApproximateArrivalTimestamp": rec.Time,
 			"Data":                        rec.Data,
 			"PartitionKey":                rec.PartitionKey,

@@ -16,14 +16,25 @@ type streamRef struct {
 // unconfirmed; we report streamName as null, as AWS did when StreamName was
 // required.
 func readStreamRef(r *reader, v *validator) streamRef {
+	ref := readRef(r)
+	validateStreamRef(ref, v)
+	return ref
+}
+
+// readRef reads StreamName, StreamARN and StreamId (type checks only).
+func readRef(r *reader) streamRef {
 	ref := streamRef{name: r.str("StreamName"), arn: r.str("StreamARN")}
 	_ = r.str("StreamId")
+	return ref
+}
+
+// validateStreamRef checks what readRef read.
+func validateStreamRef(ref streamRef, v *validator) {
 	v.str("streamName", ref.name, false, 1, 128, reStreamName)
 	v.str("streamARN", ref.arn, false, 1, 2048, reStreamARN)
 	if ref.name == nil && ref.arn == nil {
 		v.required("streamName", false)
 	}
-	return ref
 }
 
 // resolve returns the stream's name, or the AWS error for a missing stream

@@ -233,7 +233,7 @@ func (s *Service) nextEvent(ctx context.Context, m *streamMeta, sh *shardMeta, p
 	if err != nil {
 		return nil, nil, false, pos, err
 	}
-	recs := recordsOut(sh, res)
+	recs := recordsOut(sh.Index, res)
 	behind, err := s.behind(ctx, sh, res, pending)
 	if err != nil {
 		return nil, nil, false, pos, err
