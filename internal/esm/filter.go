@@ -462,12 +462,6 @@ func compileNumeric(v any) (matcher, error) {
 		}
 		m.cmps = append(m.cmps, numCmp{op, f})
 	}
-	if len(m.cmps) == 2 {
-		lo, hi := m.cmps[0].op, m.cmps[1].op
-		if (lo != ">" && lo != ">=") || (hi != "<" && hi != "<=") {
-			return matcher{}, errors.New("a numeric range is a lower then an upper bound")
-		}
-	}
 	return m, nil
 }
 

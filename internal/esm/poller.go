@@ -166,12 +166,6 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 	defer w.Close()
 	safety := time.NewTimer(time.Second)
 	defer safety.Stop()
-	var tail *storage.Tail
-	defer func() {
-		if tail != nil {
-			tail.Close()
-		}
-	}()
 	failures := 0
 	for ctx.Err() == nil {
 		p.mu.Lock()
@@ -198,11 +192,11 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 			p.waitRoom(ctx)
 			continue
 		}
-		n := room
+		n := min(room, 1000) // one Direct Get batch; larger requests read slower (BenchmarkDrain)
 		if closed {
-			n = int(min(uint64(n), 1000, endSeq-cursor+1)) // one Direct Get batch; larger requests read slower (BenchmarkDrain)
+			n = int(min(uint64(n), endSeq-cursor+1))
 		}
-		res, err := p.fetch(ctx, &tail, cursor, n, closed)
+		res, err := p.e.o.Store.Read(ctx, p.shard.LogID, cursor, n, 16<<20)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -234,14 +228,9 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 				signal(p.ckptC)
 				continue
 			}
-			var pushed <-chan struct{}
-			if tail != nil {
-				pushed = tail.C
-			}
 			safety.Reset(time.Second)
 			select {
 			case <-ctx.Done():
-			case <-pushed:
 			case <-w.C:
 			case <-p.kick:
 			case <-safety.C:
@@ -251,36 +240,6 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 		p.distribute(recs, res.Pending > 0)
 	}
 	return false, nil
-}
-
-// fetch reads up to n records at cursor. While the shard is open they come
-// from a storage.Tail opened at cursor (an ordered consumer: records are
-// pushed as they are appended and read ahead while the lanes invoke, with
-// no request and no generated header per record). A closed shard is read
-// with batch Direct Gets: an empty Direct Get means the shard has no more
-// records, an empty tail only that none arrived yet. The tail's buffered
-// records are not lost when it is closed: reading resumes at cursor.
-func (p *poller) fetch(ctx context.Context, tail **storage.Tail, cursor uint64, n int, closed bool) (storage.ReadResult, error) {
-	if closed {
-		if *tail != nil {
-			(*tail).Close()
-			*tail = nil
-		}
-		return p.e.o.Store.Read(ctx, p.shard.LogID, cursor, n, 16<<20)
-	}
-	if *tail == nil {
-		t, err := p.e.o.Store.Tail(ctx, p.shard.LogID, cursor, p.readAhead())
-		if err != nil {
-			return storage.ReadResult{}, err
-		}
-		*tail = t
-	}
-	res, err := (*tail).Next(n, 16<<20)
-	if err != nil {
-		(*tail).Close()
-		*tail = nil
-	}
-	return res, err
 }
 
 func (p *poller) waitRoom(ctx context.Context) {
@@ -294,7 +253,10 @@ func (p *poller) waitRoom(ctx context.Context) {
 // distribute encodes records and appends them to their lanes.
 func (p *poller) distribute(recs []storage.Record, more bool) {
 	out := make([]*rec, 0, len(recs))
-	keys := make([]string, 0, len(recs))
+	var keys []string // partition keys of out when filters dropped records
+	if p.filters != nil {
+		keys = make([]string, 0, len(recs))
+	}
 	for _, r := range recs {
 		sn := p.e.o.Streams.SequenceNumber(p.shard.ID, r.Seq)
 		if !p.filters.match(p.es, sn, r.PartitionKey, r.Data, r.Time) {
@@ -302,7 +264,9 @@ func (p *poller) distribute(recs []storage.Record, more bool) {
 		}
 		out = append(out, &rec{Seq: r.Seq, SeqNum: sn, Arrival: r.Time,
 			JSON: p.es.encodeRecord(sn, r.PartitionKey, r.Data, r.Time)})
-		keys = append(keys, r.PartitionKey)
+		if keys != nil {
+			keys = append(keys, r.PartitionKey)
+		}
 	}
 	filtered := len(recs) - len(out)
 	n := len(p.lanes)
@@ -311,8 +275,12 @@ func (p *poller) distribute(recs []storage.Record, more bool) {
 	for i, r := range out {
 		li := 0
 		if n > 1 {
+			pk := recs[i].PartitionKey
+			if keys != nil {
+				pk = keys[i]
+			}
 			h := fnv.New32a()
-			h.Write([]byte(keys[i]))
+			h.Write([]byte(pk))
 			li = int(h.Sum32() % uint32(n))
 		}
 		p.lanes[li].q = append(p.lanes[li].q, r)
