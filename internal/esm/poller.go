@@ -166,6 +166,12 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 	defer w.Close()
 	safety := time.NewTimer(time.Second)
 	defer safety.Stop()
+	var tail *storage.Tail
+	defer func() {
+		if tail != nil {
+			tail.Close()
+		}
+	}()
 	failures := 0
 	for ctx.Err() == nil {
 		p.mu.Lock()
@@ -192,11 +198,11 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 			p.waitRoom(ctx)
 			continue
 		}
-		n := min(room, 1000) // one Direct Get batch; larger requests read slower (BenchmarkDrain)
+		n := room
 		if closed {
-			n = int(min(uint64(n), endSeq-cursor+1))
+			n = int(min(uint64(n), 1000, endSeq-cursor+1)) // one Direct Get batch; larger requests read slower (BenchmarkDrain)
 		}
-		res, err := p.e.o.Store.Read(ctx, p.shard.LogID, cursor, n, 16<<20)
+		res, err := p.fetch(ctx, &tail, cursor, n, closed)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -220,7 +226,9 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 			}
 		}
 		if len(recs) == 0 {
-			p.setFilling(false)
+			if res.Pending == 0 || closed { // else more are on their way from the tail
+				p.setFilling(false)
+			}
 			if closed {
 				p.mu.Lock()
 				p.cursor = endSeq + 1
@@ -228,18 +236,54 @@ func (p *poller) read(ctx context.Context) (bool, error) {
 				signal(p.ckptC)
 				continue
 			}
+			var pushed <-chan struct{}
+			if tail != nil {
+				pushed = tail.C
+			}
 			safety.Reset(time.Second)
 			select {
 			case <-ctx.Done():
+			case <-pushed:
 			case <-w.C:
 			case <-p.kick:
 			case <-safety.C:
+				p.setFilling(false)
 			}
 			continue
 		}
 		p.distribute(recs, res.Pending > 0)
 	}
 	return false, nil
+}
+
+// fetch reads up to n records at cursor. While the shard is open they come
+// from a storage.Tail opened at cursor (an ordered consumer: records are
+// pushed as they are appended and read ahead while the lanes invoke, with
+// no request and no generated header per record). A closed shard is read
+// with batch Direct Gets: an empty Direct Get means the shard has no more
+// records, an empty tail only that none arrived yet. The tail's buffered
+// records are not lost when it is closed: reading resumes at cursor.
+func (p *poller) fetch(ctx context.Context, tail **storage.Tail, cursor uint64, n int, closed bool) (storage.ReadResult, error) {
+	if closed {
+		if *tail != nil {
+			(*tail).Close()
+			*tail = nil
+		}
+		return p.e.o.Store.Read(ctx, p.shard.LogID, cursor, n, 16<<20)
+	}
+	if *tail == nil {
+		t, err := p.e.o.Store.Tail(ctx, p.shard.LogID, cursor, p.readAhead())
+		if err != nil {
+			return storage.ReadResult{}, err
+		}
+		*tail = t
+	}
+	res, err := (*tail).Next(n, 16<<20)
+	if err != nil {
+		(*tail).Close()
+		*tail = nil
+	}
+	return res, err
 }
 
 func (p *poller) waitRoom(ctx context.Context) {

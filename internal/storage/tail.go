@@ -31,9 +31,11 @@ type Tail struct {
 	closed sync.Once
 
 	mu sync.Mutex
-	// buf, err are guarded by mu.
+	// buf, err, pending are guarded by mu.
 	buf []tailRec
 	err error
+	// pending: records the log held after the last buffered one.
+	pending uint64
 }
 
 type tailRec struct {
@@ -93,6 +95,7 @@ func (t *Tail) pump(ctx context.Context, id string) {
 			if err == nil {
 				t.mu.Lock()
 				t.buf = append(t.buf, r)
+				t.pending = r.pending
 				t.mu.Unlock()
 				notify(t.c)
 				continue
@@ -132,12 +135,14 @@ func notify(c chan struct{}) {
 // Next returns the buffered records, at most max of them and, past the first,
 // at most maxBytes of data, without waiting (none: wait on C). Pending is
 // how many records the log held after the last returned one when it was
-// delivered. After an error the Tail is done: Close it and open another.
+// delivered; with no records, after the last one buffered (more than 0: more
+// records are on their way). After an error the Tail is done: Close it and
+// open another.
 func (t *Tail) Next(max, maxBytes int) (ReadResult, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if len(t.buf) == 0 {
-		return ReadResult{}, t.err
+		return ReadResult{Pending: t.pending}, t.err
 	}
 	n, bytes := 0, 0
 	for n < len(t.buf) && n < max {
