@@ -76,7 +76,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	isCBOR := ct == contentCBOR
 	isJSON := ct == contentJSON || ct == "application/x-amz-json-1.0"
 
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	body, err := readBody(r.Body, r.ContentLength)
 	if err != nil {
 		writeError(w, errSerialization("reading request body: "+err.Error()), isCBOR)
 		return
@@ -228,4 +228,28 @@ func extendedRequestID() string {
 	b := make([]byte, 72)
 	_, _ = rand.Read(b)
 	return base64.StdEncoding.EncodeToString(b)
+}
+
+// readBody is io.ReadAll(io.LimitReader(body, maxBody+1)) with the buffer
+// sized from Content-Length up front (no regrowing and copying of large
+// PutRecords bodies).
+func readBody(body io.Reader, contentLength int64) ([]byte, error) {
+	if contentLength <= 0 || contentLength > maxBody {
+		return io.ReadAll(io.LimitReader(body, maxBody+1))
+	}
+	lr := io.LimitReader(body, maxBody+1)
+	b := make([]byte, 0, contentLength+1) // +1: the read that sees EOF needs room
+	for {
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
