@@ -18,7 +18,9 @@ import (
 // source mapping pollers) use it instead of Read.
 //
 // C is signalled (coalesced, like Watcher.C) when records were buffered or
-// the tail failed; Next then returns them without waiting.
+// the tail failed; Next then returns them without waiting. While more
+// records are on their way (a backlog), C is signalled once per chunk of
+// records (up to 1000) rather than per record.
 type Tail struct {
 	C <-chan struct{}
 
@@ -26,6 +28,7 @@ type Tail struct {
 	space  chan struct{}
 	it     jetstream.MessagesContext
 	limit  int
+	chunk  int // with more records on their way, C is signalled every chunk records
 	stop   context.CancelFunc
 	done   chan struct{}
 	closed sync.Once
@@ -36,6 +39,7 @@ type Tail struct {
 	err error
 	// pending: records the log held after the last buffered one.
 	pending uint64
+	quiet   int // records buffered since C was last signalled
 }
 
 type tailRec struct {
@@ -64,7 +68,8 @@ func (s *Store) Tail(ctx context.Context, id string, seq uint64, readAhead int) 
 		return nil, s.logErr(id, err)
 	}
 	c := make(chan struct{}, 1)
-	t := &Tail{C: c, c: c, space: make(chan struct{}, 1), it: it, limit: readAhead, done: make(chan struct{})}
+	t := &Tail{C: c, c: c, space: make(chan struct{}, 1), it: it, limit: readAhead,
+		chunk: max(min(readAhead/2, 1000), 1), done: make(chan struct{})}
 	pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	t.stop = stop
 	go t.pump(pctx, id)
@@ -96,8 +101,17 @@ func (t *Tail) pump(ctx context.Context, id string) {
 				t.mu.Lock()
 				t.buf = append(t.buf, r)
 				t.pending = r.pending
+				// A backlog wakes the reader per chunk, not per record:
+				// fewer, larger hand-offs while records stream in.
+				t.quiet++
+				wake := r.pending == 0 || t.quiet >= t.chunk || len(t.buf) >= t.limit
+				if wake {
+					t.quiet = 0
+				}
 				t.mu.Unlock()
-				notify(t.c)
+				if wake {
+					notify(t.c)
+				}
 				continue
 			}
 		}
