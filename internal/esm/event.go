@@ -14,25 +14,30 @@ const maxPayload = 6291456
 // eventSource is the per-(mapping, shard) constant part of every record.
 type eventSource struct {
 	ShardID, Region, StreamARN, Role string
+	// mid and tail are the encoded constant parts of a record around its
+	// sequence number in eventID (newEventSource); "" = built per record.
+	mid, tail string
 }
 
-// encodeRecord renders one entry of the event's Records list, exactly as
-// AWS shapes it (spec/esm.md §2.1), once per record read.
-func (es eventSource) encodeRecord(seqNum, pk string, data []byte, arrival time.Time) []byte {
-	b := make([]byte, 0, 400+len(pk)+base64.StdEncoding.EncodedLen(len(data)))
-	b = append(b, `{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":`...)
-	b = appendJSONString(b, pk)
-	b = append(b, `,"sequenceNumber":"`...)
-	b = append(b, seqNum...)
-	b = append(b, `","data":"`...)
-	b = base64.StdEncoding.AppendEncode(b, data)
-	b = append(b, `","approximateArrivalTimestamp":`...)
-	b = strconv.AppendFloat(b, float64(arrival.UnixMilli())/1000, 'f', 3, 64)
+// newEventSource returns the eventSource with its constant parts encoded
+// once, so encodeRecord only appends them.
+func newEventSource(shardID, region, streamARN, role string) eventSource {
+	es := eventSource{ShardID: shardID, Region: region, StreamARN: streamARN, Role: role}
+	es.mid, es.tail = string(es.appendMid(nil)), string(es.appendTail(nil))
+	return es
+}
+
+// appendMid appends what follows approximateArrivalTimestamp's value up to
+// the sequence number in eventID.
+func (es eventSource) appendMid(b []byte) []byte {
 	b = append(b, `},"eventSource":"aws:kinesis","eventVersion":"1.0","eventID":`...)
 	b = appendJSONString(b, es.ShardID)
 	b = b[:len(b)-1]
-	b = append(b, ':')
-	b = append(b, seqNum...)
+	return append(b, ':')
+}
+
+// appendTail appends what follows the sequence number in eventID.
+func (es eventSource) appendTail(b []byte) []byte {
 	b = append(b, `","eventName":"aws:kinesis:record","invokeIdentityArn":`...)
 	b = appendJSONString(b, es.Role)
 	b = append(b, `,"awsRegion":`...)
@@ -40,6 +45,32 @@ func (es eventSource) encodeRecord(seqNum, pk string, data []byte, arrival time.
 	b = append(b, `,"eventSourceARN":`...)
 	b = appendJSONString(b, es.StreamARN)
 	return append(b, '}')
+}
+
+const recordHead = `{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":`
+
+// encodeRecord renders one entry of the event's Records list, exactly as
+// AWS shapes it (spec/esm.md §2.1), once per record read, into one
+// exactly sized allocation.
+func (es eventSource) encodeRecord(seqNum, pk string, data []byte, arrival time.Time) []byte {
+	mid, tail := es.mid, es.tail
+	if mid == "" {
+		mid, tail = string(es.appendMid(nil)), string(es.appendTail(nil))
+	}
+	const fixed = len(recordHead) + len(`,"sequenceNumber":"`) + len(`","data":"`) +
+		len(`","approximateArrivalTimestamp":`) + 24 // timestamp
+	b := make([]byte, 0, fixed+len(pk)+2+2*len(seqNum)+base64.StdEncoding.EncodedLen(len(data))+len(mid)+len(tail))
+	b = append(b, recordHead...)
+	b = appendJSONString(b, pk)
+	b = append(b, `,"sequenceNumber":"`...)
+	b = append(b, seqNum...)
+	b = append(b, `","data":"`...)
+	b = base64.StdEncoding.AppendEncode(b, data)
+	b = append(b, `","approximateArrivalTimestamp":`...)
+	b = strconv.AppendFloat(b, float64(arrival.UnixMilli())/1000, 'f', 3, 64)
+	b = append(b, mid...)
+	b = append(b, seqNum...)
+	return append(b, tail...)
 }
 
 // appendJSONString appends s as a JSON string, escaping as encoding/json does.

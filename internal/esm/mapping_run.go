@@ -85,7 +85,7 @@ func (r *mappingRun) run(ctx context.Context) {
 				continue
 			}
 			p := &poller{e: r.e, m: r.m, shard: s, met: r.met, pol: r.m.policy(r.e.o.RetryBackoff, r.e.o.MaxRetryBackoff),
-				es:  eventSource{ShardID: s.ID, Region: r.e.o.Region, StreamARN: r.m.EventSourceArn, Role: role},
+				es:  newEventSource(s.ID, r.e.o.Region, r.m.EventSourceArn, role),
 				log: log.With("shard", s.ID), fromStart: fromStart,
 				room: make(chan struct{}, 1), kick: make(chan struct{}, 1)}
 			running[s.ID] = p
