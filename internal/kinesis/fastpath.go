@@ -9,7 +9,7 @@ import (
 )
 
 // Typed fast paths for the data plane's JSON requests (PutRecords,
-// GetRecords). The generic path (decodeBody + reader) decodes into a tree
+// PutRecord, GetRecords). The generic path (decodeBody + reader) decodes into a tree
 // and reads members from it; here a small scanner reads the usual request
 // shape straight into the same typed request the generic reader produces,
 // and the operation then validates and runs that request with the same code
@@ -313,6 +313,55 @@ func (s *jsonScan) putRecordsList(req *putRecordsReq, buf, keys *[]byte, keyLens
 			return true
 		}
 	}
+}
+
+// fastPutRecord reads a PutRecord JSON body.
+func fastPutRecord(body []byte) (req putRecordReq, ok bool) {
+	s := jsonScan{b: body}
+	var seen uint8
+	good := s.object(func(k []byte) bool {
+		var bit uint8
+		switch string(k) {
+		case "StreamName":
+			bit = 1
+			req.ref.name, ok = s.strPtr()
+		case "StreamARN":
+			bit = 2
+			req.ref.arn, ok = s.strPtr()
+		case "StreamId":
+			bit = 4
+			_, ok = s.str()
+		case "Data":
+			bit = 8
+			var src []byte
+			if src, ok = s.raw(); ok {
+				buf := make([]byte, len(src)/4*3)
+				var n int
+				n, ok = decodeBase64(buf, src)
+				req.data, req.hasData = buf[:n], true
+			}
+		case "PartitionKey":
+			bit = 16
+			req.pk, ok = s.strPtr()
+		case "ExplicitHashKey":
+			bit = 32
+			req.ehk, ok = s.strPtr()
+		case "SequenceNumberForOrdering":
+			bit = 64
+			req.sfo, ok = s.strPtr()
+		default:
+			return false
+		}
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		return ok
+	})
+	if !good || !s.end() {
+		return putRecordReq{}, false
+	}
+	return req, true
 }
 
 // fastGetRecords reads a GetRecords JSON body.

@@ -30,6 +30,9 @@ var fastSeeds = []string{
 	`{"StreamName":"f","Records":[]}}`, `{"StreamName":"f","Records":[]} x`,
 	`{"StreamName":"f","Records":[{"PartitionKey":"k","Data":"AAAA","Extra":1}]}`,
 	"{\"StreamName\":\"f\xff\",\"Records\":[]}",
+	`{"StreamName":"f","PartitionKey":"k","Data":"AAEC"}`, `{"StreamName":"f","PartitionKey":"k","Data":"AAE"}`,
+	`{"StreamARN":"a","StreamId":"i","PartitionKey":"","Data":"","ExplicitHashKey":"x","SequenceNumberForOrdering":"1"}`,
+	`{"StreamName":"f","PartitionKey":"k","Data":"AA\nA"}`, `{"StreamName":"f","Data":"AAEC","Data":"AAEC"}`,
 	`{"ShardIterator":"AAAA","Limit":10}`, `{"ShardIterator":"\"AAAA\"","Limit":10001}`,
 	`{"ShardIterator":"AAAA","Limit":-0}`, `{"ShardIterator":"AAAA","Limit":1.0}`,
 	`{"ShardIterator":"AAAA","Limit":1e3}`, `{"ShardIterator":"AAAA","Limit":012}`,
@@ -44,6 +47,7 @@ func FuzzFastPath(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		checkFastPut(t, body)
+		checkFastPutRecord(t, body)
 		checkFastGet(t, body)
 		checkAppenders(t, body)
 	})
@@ -54,11 +58,15 @@ func FuzzFastPath(f *testing.F) {
 func TestFastPathSeeds(t *testing.T) {
 	for _, s := range fastSeeds {
 		checkFastPut(t, []byte(s))
+		checkFastPutRecord(t, []byte(s))
 		checkFastGet(t, []byte(s))
 		checkAppenders(t, []byte(s))
 	}
 	if _, ok := fastPutRecords([]byte(`{"StreamName":"f","Records":[{"PartitionKey":"k","Data":"AAEC"}]}`)); !ok {
 		t.Fatal("the usual PutRecords body took the generic path")
+	}
+	if _, ok := fastPutRecord([]byte(`{"StreamName":"f","PartitionKey":"k","Data":"AAEC","ExplicitHashKey":"1","SequenceNumberForOrdering":"0"}`)); !ok {
+		t.Fatal("the usual PutRecord body took the generic path")
 	}
 	if _, ok := fastGetRecords([]byte(`{"ShardIterator":"AAAA","Limit":10}`)); !ok {
 		t.Fatal("the usual GetRecords body took the generic path")
@@ -80,6 +88,28 @@ func checkFastPut(t *testing.T, body []byte) {
 		t.Fatalf("fast path accepted %q, generic: %v", body, r.err)
 	}
 	if a, b := describePut(&fast), describePut(&gen); a != b {
+		t.Fatalf("%q:\nfast    %s\ngeneric %s", body, a, b)
+	}
+}
+
+func checkFastPutRecord(t *testing.T, body []byte) {
+	fast, ok := fastPutRecord(body)
+	if !ok {
+		return
+	}
+	m, err := decodeBody(body, false)
+	if err != nil {
+		t.Fatalf("fast path accepted %q, generic: %v", body, err)
+	}
+	r := &reader{m: m}
+	gen := readPutRecord(r)
+	if r.err != nil {
+		t.Fatalf("fast path accepted %q, generic: %v", body, r.err)
+	}
+	describe := func(q *putRecordReq) string {
+		return fmt.Sprintf("name=%s arn=%s data=%v %x pk=%s ehk=%s sfo=%s", ptr(q.ref.name), ptr(q.ref.arn), q.hasData, q.data, ptr(q.pk), ptr(q.ehk), ptr(q.sfo))
+	}
+	if a, b := describe(&fast), describe(&gen); a != b {
 		t.Fatalf("%q:\nfast    %s\ngeneric %s", body, a, b)
 	}
 }

@@ -114,6 +114,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				fast = true
 				h = func(ctx context.Context, _ *reader) (any, error) { return s.putRecordsTyped(ctx, &req) }
 			}
+		case "PutRecord":
+			if req, ok := fastPutRecord(body); ok {
+				fast = true
+				h = func(ctx context.Context, _ *reader) (any, error) { return s.putRecordTyped(ctx, &req) }
+			}
 		case "GetRecords":
 			if req, ok := fastGetRecords(body); ok {
 				fast = true

@@ -58,22 +58,51 @@ func (s *Service) appendErr(m *streamMeta, err error) error {
 	return err
 }
 
+// putRecordReq is a PutRecord request as read (generic reader or the JSON
+// fast path), before validation.
+type putRecordReq struct {
+	ref          streamRef
+	data         []byte
+	hasData      bool
+	pk, ehk, sfo *string
+}
+
+// readPutRecord reads a PutRecord request; type errors are left in r.err.
+func readPutRecord(r *reader) putRecordReq {
+	req := putRecordReq{ref: readRef(r)}
+	req.data, req.hasData = r.blob("Data")
+	req.pk = r.str("PartitionKey")
+	req.ehk = r.str("ExplicitHashKey")
+	req.sfo = r.str("SequenceNumberForOrdering")
+	return req
+}
+
 func (s *Service) putRecord(ctx context.Context, r *reader) (any, error) {
+	req := readPutRecord(r)
+	if r.err != nil {
+		return nil, r.err
+	}
+	return s.putRecordTyped(ctx, &req)
+}
+
+// putRecordTyped validates and runs a PutRecord request.
+func (s *Service) putRecordTyped(ctx context.Context, req *putRecordReq) (any, error) {
 	var v validator
-	ref := readStreamRef(r, &v)
+	ref := req.ref
+	validateStreamRef(ref, &v)
 	limit := s.recordLimit(ctx, ref)
-	data, hasData := r.blob("Data")
+	data, hasData := req.data, req.hasData
 	if v.required("data", hasData) && len(data) > limit {
 		v.add(blobValue(len(data)), "data", fmt.Sprintf("Member must have length less than or equal to %d", limit))
 	}
-	pk := r.str("PartitionKey")
+	pk := req.pk
 	v.str("partitionKey", pk, true, 1, 256, nil)
-	ehk := r.str("ExplicitHashKey")
+	ehk := req.ehk
 	v.str("explicitHashKey", ehk, false, 0, 0, reHashKey)
-	sfo := r.str("SequenceNumberForOrdering")
+	sfo := req.sfo
 	v.str("sequenceNumberForOrdering", sfo, false, 0, 0, reSeqNumber)
-	if err := check(r, &v); err != nil {
-		return nil, err
+	if e := v.err(); e != nil {
+		return nil, e
 	}
 	name, aerr := s.resolve(ref)
 	if aerr != nil {
