@@ -79,22 +79,16 @@ func TestE2E_TumblingWindow(t *testing.T) {
 	dir := t.TempDir()
 	arn := c.setup(t, ctx, "clicks", 1, filepath.Join(dir, "fn.log"))
 	wout := filepath.Join(dir, "window.log")
-	if _, err := c.l.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("fn"),
-		Environment: &ltypes.Environment{Variables: map[string]string{"FN_OUT": filepath.Join(dir, "fn.log"), "FN_WINDOW_OUT": wout}}}); err != nil {
+	if _, err := c.l.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("wfn"), Runtime: ltypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Role: aws.String("arn:aws:iam::000000000000:role/lambda-role"), Code: &ltypes.FunctionCode{ZipFile: fnZip},
+		Timeout:     aws.Int32(10),
+		Environment: &ltypes.Environment{Variables: map[string]string{"FN_WINDOW_OUT": wout}},
+	}); err != nil {
 		t.Fatal(err)
 	}
-	penstocktest.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
-		f, err := c.l.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("fn")})
-		if err != nil {
-			return err
-		}
-		if f.LastUpdateStatus != ltypes.LastUpdateStatusSuccessful {
-			return fmt.Errorf("update %s", f.LastUpdateStatus)
-		}
-		return nil
-	})
 	if _, err := c.l.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{
-		EventSourceArn: aws.String(arn), FunctionName: aws.String("fn"), StartingPosition: ltypes.EventSourcePositionTrimHorizon,
+		EventSourceArn: aws.String(arn), FunctionName: aws.String("wfn"), StartingPosition: ltypes.EventSourcePositionTrimHorizon,
 		BatchSize: aws.Int32(3), TumblingWindowInSeconds: aws.Int32(1),
 	}); err != nil {
 		t.Fatal(err)
