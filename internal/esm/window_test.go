@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,15 +118,25 @@ func (f *windowFunctions) waitCalls(en *env, n int) []events.KinesisTimeWindowEv
 // so that advancing to t wakes it.
 func (c *manualClock) waitTimer(tb testing.TB, t time.Time) {
 	tb.Helper()
+	c.waitTimers(tb, t, 1)
+}
+
+// waitTimers waits until n timers fire at or before t.
+func (c *manualClock) waitTimers(tb testing.TB, t time.Time, n int) {
+	tb.Helper()
 	checkFor(tb, 10*time.Second, func() error {
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		got := 0
 		for _, w := range c.waiters {
 			if !w.at.After(t) {
-				return nil
+				got++
 			}
 		}
-		return fmt.Errorf("no timer until %s", t)
+		if got < n {
+			return fmt.Errorf("%d of %d timers until %s", got, n, t)
+		}
+		return nil
 	})
 }
 
@@ -381,4 +392,54 @@ func TestTumblingWindowRestart(t *testing.T) {
 		{2, map[string]string{}, false, false},
 		{1, map[string]string{"count": "2"}, false, false},
 	})
+}
+
+// TestTumblingWindowParallel: with ParallelizationFactor 2 each lane keeps
+// its own window state (UNCONFIRMED: AWS documents state per shard only).
+func TestTumblingWindowParallel(t *testing.T) {
+	now := time.Now()
+	start, end := windowOf(now, 900*time.Second)
+	if end.Sub(now) < 10*time.Second {
+		t.Skip("too close to a window boundary of the real clock (record arrival times)")
+	}
+	lane := func(k string) uint32 {
+		h := fnv.New32a()
+		h.Write([]byte(k))
+		return h.Sum32() % 2
+	}
+	keys := []string{"a"}
+	for i := 0; len(keys) < 2; i++ {
+		if k := fmt.Sprint("k", i); lane(k) != lane(keys[0]) {
+			keys = append(keys, k)
+		}
+	}
+	fns := &windowFunctions{}
+	clk := newManualClock(now)
+	en := newEnv(t, withClock(clk), func(o *Options) { o.Functions = fns })
+	arn := en.stream("s", 1)
+	in := mappingInput(arn, "w", types.EventSourcePositionTrimHorizon)
+	in.ParallelizationFactor = aws.Int32(2)
+	in.TumblingWindowInSeconds = aws.Int32(900)
+	en.createMapping(in, 1)
+	en.put("s/0", entries(3, constKey(keys[0]), seqData("x"))...)
+	en.put("s/0", entries(2, constKey(keys[1]), seqData("y"))...)
+	fns.waitCalls(en, 2)
+	clk.waitTimers(t, end, 2) // both lanes wait for the window's end
+	clk.Advance(end.Sub(clk.Now()))
+	got := fns.waitCalls(en, 4)
+	var finals []string
+	for _, ev := range got {
+		if !ev.Window.Start.Equal(start) {
+			t.Errorf("window %s, want %s", ev.Window.Start.Time, start)
+		}
+		if ev.IsFinalInvokeForWindow {
+			finals = append(finals, ev.State["count"])
+		} else if len(ev.State) != 0 {
+			t.Errorf("first invoke of a lane's window has state %v", ev.State)
+		}
+	}
+	slices.Sort(finals)
+	if !slices.Equal(finals, []string{"2", "3"}) {
+		t.Errorf("final states = %v, want counts 2 and 3 (one per lane)", finals)
+	}
 }
