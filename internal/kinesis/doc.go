@@ -68,6 +68,16 @@
 // milliseconds and blobs as byte strings. Operations without output answer
 // 200 with an empty body.
 //
+// The data plane has JSON fast paths (fastpath.go): PutRecords, PutRecord
+// and GetRecords bodies of the usual shape (known members once each, no
+// nulls, strings without escapes, plain integers) are scanned straight into
+// the same typed request the generic reader builds (record data decoded
+// from base64 into one buffer per request), and validated and run by the
+// same code; any other body takes the generic path, so errors are the
+// generic path's. FuzzFastPath checks both readers agree. Their answers
+// are typed values that append JSON into pooled buffers (base64 and
+// strconv straight into the buffer) and build the generic tree for CBOR.
+//
 // # Enhanced fan-out
 //
 // Consumers live in their stream's metadata (20 per stream). SubscribeToShard
