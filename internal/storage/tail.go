@@ -135,8 +135,15 @@ func tailRecOf(m jetstream.Msg) (tailRec, error) {
 	if err != nil {
 		return tailRec{}, err
 	}
+	pending := md.NumPending
+	if h := m.Headers(); pending == 0 && h != nil && h["Nats-Batch-Id"] != nil && h["Nats-Batch-Commit"] == nil {
+		// Inside an atomic batch the server may deliver a record before
+		// the rest of its batch is stored: the rest is on its way. (A
+		// Direct Get, after the append's signal, saw the batch whole.)
+		pending = 1
+	}
 	return tailRec{Record: Record{Seq: md.Sequence.Stream, Time: md.Timestamp, PartitionKey: pk, Data: data},
-		pending: md.NumPending}, nil
+		pending: pending}, nil
 }
 
 func notify(c chan struct{}) {
