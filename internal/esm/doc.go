@@ -20,9 +20,12 @@
 //     (bounded: 2·BatchSize·PF records, at least 1000), hashes each
 //     partition key (FNV-1a mod ParallelizationFactor) to a lane, and
 //     writes the checkpoint (ESM_checkpoints, key <uuid>.<shardId>): the
-//     lowest position not done over all lanes. An idle poller sleeps on
-//     storage's append signal (plus a 1 s safety timer against a lost
-//     signal). Each lane has one batch in flight.
+//     lowest position not done over all lanes. An open shard is read
+//     through a storage.Tail (an ordered consumer: records are pushed as
+//     they are appended, read ahead while the lanes invoke); a closed one
+//     with batch Direct Gets. An idle poller sleeps until the tail or
+//     storage's append signal wakes it (plus a 1 s safety timer). Each
+//     lane has one batch in flight.
 //   - fate.go: the pure batch state machine (attempts, backoff, bisect
 //     halves, age cut, partial failure), items.go: the
 //     ReportBatchItemFailures response rules. Both are tested without I/O.
@@ -70,7 +73,7 @@
 //   - Window 0 sends what has been read, but a backlog (storage reports more
 //     records right behind the last read and the read-ahead has room) is
 //     sent in full batches, as AWS's GetRecords returns up to 10,000
-//     records at once; shards are read 1,000 records per Direct Get.
+//     records at once; closed shards are read 1,000 records per Direct Get.
 //   - The batching window starts when the lane is free (after the previous
 //     invoke), per spec/esm.md §3; the first window starts when the poller
 //     starts.
