@@ -211,3 +211,44 @@ func logSubject(b *testing.B, s *storage.Store, id string) string {
 	_, subj, _ := storage.LogNames(id)
 	return subj
 }
+
+// BenchmarkStore_Tail reads the same 100,000 records as BenchmarkStore_Read
+// through a Tail (ordered consumer), 1000 records per op.
+func BenchmarkStore_Tail(b *testing.B) {
+	s, id := benchStore(b)
+	const total = 100_000
+	fill(b, s, id, total)
+	b.ResetTimer()
+	start := time.Now()
+	var tl *storage.Tail
+	got := 0
+	for i := 0; i < b.N; i++ {
+		if tl == nil || got >= total {
+			if tl != nil {
+				tl.Close()
+			}
+			var err error
+			if tl, err = s.Tail(context.Background(), id, 1, 20_000); err != nil {
+				b.Fatal(err)
+			}
+			got = 0
+		}
+		for want := min(readBatch, total-got); want > 0; {
+			res, err := tl.Next(want, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(res.Records) == 0 {
+				<-tl.C
+				continue
+			}
+			want -= len(res.Records)
+			got += len(res.Records)
+		}
+	}
+	el := time.Since(start)
+	if tl != nil {
+		tl.Close()
+	}
+	b.ReportMetric(float64(b.N*readBatch)/el.Seconds(), "records/s")
+}
