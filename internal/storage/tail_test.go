@@ -82,7 +82,13 @@ func TestTail(t *testing.T) {
 	if _, err := s.Append(ctx, id, entries[:10]); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Wait until all ten are buffered, so maxBytes (not arrival) is what limits.
+	for deadline := time.Now().Add(5 * time.Second); storage.TailBuffered(tl) < 10; {
+		if time.Now().After(deadline) {
+			t.Fatalf("tail buffered %d of 10 records", storage.TailBuffered(tl))
+		}
+		time.Sleep(time.Millisecond)
+	}
 	if res := next(t, tl, 1000, 1); len(res.Records) != 1 {
 		t.Fatalf("maxBytes 1: %d records", len(res.Records))
 	}
