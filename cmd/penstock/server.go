@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"time"
 
@@ -85,6 +84,6 @@ func runServer(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	log.Info("provisioned", "took", time.Since(start).Round(time.Millisecond).String(), "listen", srv.Addr(), "durability", cfg.Durability, "pid", strconv.Itoa(osGetpid()))
+	log.Info("provisioned", "took", time.Since(start).Round(time.Millisecond).String(), "listen", srv.Addr(), "durability", cfg.Durability, "pid", os.Getpid())
 	return srv.Run(ctx)
 }

@@ -15,7 +15,6 @@ import (
 // Services with background work are added to s.runners; things to release
 // at stop to s.closers (they run in reverse order, before storage closes).
 func (s *Server) provisionServices(ctx context.Context) error {
-	_ = ctx
 	kinesisSvc, err := s.provisionKinesis(ctx)
 	if err != nil {
 		return err

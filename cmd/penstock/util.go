@@ -1,5 +1,0 @@
-package main
-
-import "os"
-
-func osGetpid() int { return os.Getpid() }
