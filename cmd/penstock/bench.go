@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/penstock/penstock/internal/kclient"
+	"github.com/penstock/penstock/internal/kclient/wire"
 )
 
 const streamTimeout = 2 * time.Minute // create/delete waits
@@ -46,13 +47,22 @@ func runBench(ctx context.Context, args []string, e env) error {
 	if err := b.validate(fs); err != nil {
 		return fmt.Errorf("bench %s: %w", args[0], err)
 	}
-	c := b.client(e, max(b.producers, b.shards)+4)
+	conns := max(b.producers, b.shards) + 4
+	c := b.client(e, conns)
+	var w *wire.Client
+	if b.clientKind == "lean" {
+		var err error
+		if w, err = b.wire(e, conns); err != nil {
+			return fmt.Errorf("bench %s: %w", args[0], err)
+		}
+		defer w.CloseIdleConnections()
+	}
 	var rep *benchReport
 	var err error
 	if args[0] == "put" {
-		rep, err = b.put(ctx, c, e)
+		rep, err = b.put(ctx, c, w, e)
 	} else {
-		rep, err = b.get(ctx, c, e)
+		rep, err = b.get(ctx, c, w, e)
 	}
 	if rep != nil && len(rep.Runs) > 0 {
 		if perr := rep.print(e.stdout, b.json); perr != nil && err == nil {
@@ -79,6 +89,7 @@ type benchFlags struct {
 	keep       bool
 	json       bool
 	serverPID  int
+	clientKind string // lean or sdk: which client carries the data path
 }
 
 func (b *benchFlags) register(fs *flag.FlagSet) {
@@ -94,6 +105,7 @@ func (b *benchFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&b.runs, "runs", 1, "repeat the measurement this many times and report each run and the medians")
 	fs.BoolVar(&b.keep, "keep", false, "do not delete the streams the bench created")
 	fs.BoolVar(&b.json, "json", false, "print the report as JSON")
+	fs.StringVar(&b.clientKind, "client", "lean", "data-path client: lean (hand-written awsJson, little CPU of its own) or sdk (aws-sdk-go-v2); streams are always created with the SDK")
 	fs.IntVar(&b.serverPID, "server-pid", 0, "also report the CPU time this local process (the server) used during each measured run (Linux /proc)")
 }
 
@@ -116,6 +128,8 @@ func (b *benchFlags) validate(fs *flag.FlagSet) error {
 		return errors.New("--runs must be at least 1")
 	case b.recordSize < 1 || b.recordSize > kclient.MaxRecordBytes-32:
 		return errors.New("--record-size must be 1..1048544")
+	case b.clientKind != "lean" && b.clientKind != "sdk":
+		return fmt.Errorf("--client %q: want lean or sdk", b.clientKind)
 	}
 	if b.serverPID != 0 {
 		if _, err := processCPU(b.serverPID); err != nil {
@@ -125,9 +139,9 @@ func (b *benchFlags) validate(fs *flag.FlagSet) error {
 	return nil
 }
 
-func (b *benchFlags) putLoad(c *kinesis.Client, stream string) kclient.PutLoad {
+func (b *benchFlags) putLoad(c *kinesis.Client, w *wire.Client, stream string) kclient.PutLoad {
 	return kclient.PutLoad{
-		Client: c, Stream: stream, Producers: b.producers, Records: b.records,
+		Client: c, Wire: w, Stream: stream, Producers: b.producers, Records: b.records,
 		RecordSize: b.recordSize, Batch: b.batch, Duration: b.duration,
 	}
 }
@@ -157,11 +171,12 @@ func (b *benchFlags) report(op string) *benchReport {
 		Params: benchParams{
 			Producers: b.producers, Records: b.records, RecordSize: b.recordSize, Batch: b.batch,
 			Shards: b.shards, Limit: b.limit, Duration: b.duration.String(), Runs: b.runs, Stream: b.stream,
+			Client: b.clientKind,
 		},
 	}
 }
 
-func (b *benchFlags) put(ctx context.Context, c *kinesis.Client, e env) (*benchReport, error) {
+func (b *benchFlags) put(ctx context.Context, c *kinesis.Client, w *wire.Client, e env) (*benchReport, error) {
 	rep := b.report("put")
 	rep.Params.Limit = 0
 	for range b.runs {
@@ -170,7 +185,7 @@ func (b *benchFlags) put(ctx context.Context, c *kinesis.Client, e env) (*benchR
 			return rep, err
 		}
 		var res kclient.LoadResult
-		cpu, err := b.measure(func() (err error) { res, err = b.putLoad(c, stream).Run(ctx); return err })
+		cpu, err := b.measure(func() (err error) { res, err = b.putLoad(c, w, stream).Run(ctx); return err })
 		err = errors.Join(err, cleanup())
 		if err != nil {
 			return rep, err
@@ -180,7 +195,7 @@ func (b *benchFlags) put(ctx context.Context, c *kinesis.Client, e env) (*benchR
 	return rep, nil
 }
 
-func (b *benchFlags) get(ctx context.Context, c *kinesis.Client, e env) (*benchReport, error) {
+func (b *benchFlags) get(ctx context.Context, c *kinesis.Client, w *wire.Client, e env) (*benchReport, error) {
 	rep := b.report("get")
 	rep.Params.Duration = ""
 	stream, cleanup, err := b.freshStream(ctx, c, e)
@@ -189,7 +204,7 @@ func (b *benchFlags) get(ctx context.Context, c *kinesis.Client, e env) (*benchR
 	}
 	fill := int64(-1) // records we know the stream holds; -1 when reading a given stream
 	if b.stream == "" {
-		res, err := b.putLoad(c, stream).Run(ctx)
+		res, err := b.putLoad(c, w, stream).Run(ctx)
 		if err != nil {
 			return rep, errors.Join(fmt.Errorf("filling %s: %w", stream, err), cleanup())
 		}
@@ -200,7 +215,7 @@ func (b *benchFlags) get(ctx context.Context, c *kinesis.Client, e env) (*benchR
 	for range b.runs {
 		var res kclient.LoadResult
 		cpu, err := b.measure(func() (err error) {
-			res, err = kclient.GetLoad{Client: c, Stream: stream, Limit: int32(b.limit)}.Run(ctx)
+			res, err = kclient.GetLoad{Client: c, Wire: w, Stream: stream, Limit: int32(b.limit)}.Run(ctx)
 			return err
 		})
 		if err == nil && fill >= 0 && res.Records != fill {
@@ -215,7 +230,8 @@ func (b *benchFlags) get(ctx context.Context, c *kinesis.Client, e env) (*benchR
 }
 
 // measure runs f and returns the CPU time the --server-pid process used
-// meanwhile (-1 without --server-pid).
+// meanwhile (-1 without --server-pid). The bench's own CPU time comes with
+// each load's result (LoadResult.CPU).
 func (b *benchFlags) measure(f func() error) (time.Duration, error) {
 	if b.serverPID == 0 {
 		return -1, f()

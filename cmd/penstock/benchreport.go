@@ -19,6 +19,7 @@ type benchReport struct {
 	Runs      []benchRun  `json:"runs"`
 	Median    benchRun    `json:"median"`
 	ServerCPU bool        `json:"-"` // runs carry the server's CPU time
+	ClientCPU bool        `json:"-"` // runs carry the bench's own CPU time
 }
 
 type benchParams struct {
@@ -31,6 +32,7 @@ type benchParams struct {
 	Duration   string `json:"duration,omitempty"`
 	Runs       int    `json:"runs"`
 	Stream     string `json:"stream,omitempty"`
+	Client     string `json:"client"` // lean or sdk
 }
 
 // benchRun is one run; in Median each field is the median over the runs.
@@ -48,11 +50,15 @@ type benchRun struct {
 	// CPU time of the --server-pid process during the run, and per record.
 	ServerCPUSeconds     float64 `json:"server_cpu_seconds,omitempty"`
 	ServerCPUUsPerRecord float64 `json:"server_cpu_us_per_record,omitempty"`
+	// CPU time of the bench process itself (all its goroutines) during the
+	// run, and per record.
+	ClientCPUSeconds     float64 `json:"client_cpu_seconds,omitempty"`
+	ClientCPUUsPerRecord float64 `json:"client_cpu_us_per_record,omitempty"`
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// add records a run; serverCPU < 0 means not measured.
+// add records a run; serverCPU < 0 (and res.CPU < 0) means not measured.
 func (r *benchReport) add(res kclient.LoadResult, serverCPU time.Duration) {
 	run := benchRun{
 		Records: res.Records, Bytes: res.Bytes, Requests: res.Requests, Retried: res.Retried,
@@ -63,6 +69,11 @@ func (r *benchReport) add(res kclient.LoadResult, serverCPU time.Duration) {
 		r.ServerCPU = true
 		run.ServerCPUSeconds = serverCPU.Seconds()
 		run.ServerCPUUsPerRecord = float64(serverCPU.Microseconds()) / float64(res.Records)
+	}
+	if res.CPU >= 0 && res.Records > 0 {
+		r.ClientCPU = true
+		run.ClientCPUSeconds = res.CPU.Seconds()
+		run.ClientCPUUsPerRecord = float64(res.CPU.Microseconds()) / float64(res.Records)
 	}
 	r.Runs = append(r.Runs, run)
 	r.Median = benchRun{
@@ -78,6 +89,8 @@ func (r *benchReport) add(res kclient.LoadResult, serverCPU time.Duration) {
 		MaxMs:                median(r.Runs, func(b benchRun) float64 { return b.MaxMs }),
 		ServerCPUSeconds:     median(r.Runs, func(b benchRun) float64 { return b.ServerCPUSeconds }),
 		ServerCPUUsPerRecord: median(r.Runs, func(b benchRun) float64 { return b.ServerCPUUsPerRecord }),
+		ClientCPUSeconds:     median(r.Runs, func(b benchRun) float64 { return b.ClientCPUSeconds }),
+		ClientCPUUsPerRecord: median(r.Runs, func(b benchRun) float64 { return b.ClientCPUUsPerRecord }),
 	}
 }
 
@@ -102,7 +115,7 @@ func (r *benchReport) print(w io.Writer, asJSON bool) error {
 		return enc.Encode(r)
 	}
 	p := r.Params
-	fmt.Fprintf(w, "penstock bench %s against %s\n", r.Op, r.Endpoint)
+	fmt.Fprintf(w, "penstock bench %s against %s (%s client)\n", r.Op, r.Endpoint, r.Params.Client)
 	records := fmt.Sprint(p.Records)
 	if p.Records == 0 {
 		records = "unlimited"
@@ -131,12 +144,18 @@ func (r *benchReport) print(w io.Writer, asJSON bool) error {
 	if r.ServerCPU {
 		cpuHead = "server CPU s\tµs/record\t"
 	}
+	if r.ClientCPU {
+		cpuHead += "client CPU s\tµs/record\t"
+	}
 	fmt.Fprintf(tw, "run\trecords\tseconds\trecords/s\tMiB/s\t%s p50 ms\tp99 ms\tmax ms\trequests\tretried\t%s\n", lat, cpuHead)
 	row := func(name string, b benchRun) {
 		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\t", name, b.Records, b.Seconds,
 			b.RecordsPerSec, b.MiBPerSec, b.P50Ms, b.P99Ms, b.MaxMs, b.Requests, b.Retried)
 		if r.ServerCPU {
 			fmt.Fprintf(tw, "%.2f\t%.1f\t", b.ServerCPUSeconds, b.ServerCPUUsPerRecord)
+		}
+		if r.ClientCPU {
+			fmt.Fprintf(tw, "%.2f\t%.1f\t", b.ClientCPUSeconds, b.ClientCPUUsPerRecord)
 		}
 		fmt.Fprintln(tw)
 	}

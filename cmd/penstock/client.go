@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/penstock/penstock/internal/kclient"
+	"github.com/penstock/penstock/internal/kclient/wire"
 )
 
 // clientFlags are the connection flags every client tool takes.
@@ -25,6 +26,18 @@ func (c *clientFlags) register(fs *flag.FlagSet) {
 // emulators accept any).
 func (c *clientFlags) client(e env, conns int) *kinesis.Client {
 	return kclient.New(kclient.Config{
+		Endpoint:  c.endpoint,
+		Region:    c.region,
+		AccessKey: e.getenv("AWS_ACCESS_KEY_ID"),
+		SecretKey: e.getenv("AWS_SECRET_ACCESS_KEY"),
+		MaxConns:  conns,
+	})
+}
+
+// wire builds the lean data-path client (package wire) with the same
+// endpoint, credentials and connection pool as client.
+func (c *clientFlags) wire(e env, conns int) (*wire.Client, error) {
+	return kclient.NewWire(kclient.Config{
 		Endpoint:  c.endpoint,
 		Region:    c.region,
 		AccessKey: e.getenv("AWS_ACCESS_KEY_ID"),

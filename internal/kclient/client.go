@@ -10,6 +10,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/penstock/penstock/internal/kclient/wire"
 )
 
 // Config says where the tools connect and how.
@@ -21,14 +23,41 @@ type Config struct {
 	// MaxConns is the number of idle keep-alive connections kept to the
 	// endpoint; set it to the number of concurrent callers (default 16).
 	MaxConns int
-	// MaxAttempts bounds the SDK's retries of a whole request on throttling,
-	// 5xx and network errors (default 8).
+	// MaxAttempts bounds the retries of a whole request on throttling, 5xx
+	// and network errors, by the SDK and the lean client alike (default 8).
 	MaxAttempts int
 }
 
 // New returns a Kinesis client for cfg. Client-side retry quotas are off:
 // a load generator must not give up because the server pushed back.
 func New(cfg Config) *kinesis.Client {
+	cfg = cfg.withDefaults()
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConns = cfg.MaxConns * 2
+		tr.MaxIdleConnsPerHost = cfg.MaxConns
+		tr.IdleConnTimeout = 90 * time.Second
+	})
+	awsCfg := aws.Config{
+		Region:       cfg.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, ""),
+		BaseEndpoint: aws.String(cfg.Endpoint),
+		HTTPClient:   httpClient,
+		Retryer:      func() aws.Retryer { return cfg.retryer() },
+	}
+	return kinesis.NewFromConfig(awsCfg)
+}
+
+// NewWire returns the lean data-path client (package wire) for cfg: same
+// endpoint, credentials, connection pool size and retry policy as New.
+func NewWire(cfg Config) (*wire.Client, error) {
+	cfg = cfg.withDefaults()
+	return wire.New(wire.Config{
+		Endpoint: cfg.Endpoint, Region: cfg.Region, AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey,
+		MaxConns: cfg.MaxConns, Retryer: cfg.retryer(),
+	})
+}
+
+func (cfg Config) withDefaults() Config {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
@@ -41,23 +70,15 @@ func New(cfg Config) *kinesis.Client {
 	if cfg.AccessKey == "" || cfg.SecretKey == "" {
 		cfg.AccessKey, cfg.SecretKey = "penstock", "penstock"
 	}
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-		tr.MaxIdleConns = cfg.MaxConns * 2
-		tr.MaxIdleConnsPerHost = cfg.MaxConns
-		tr.IdleConnTimeout = 90 * time.Second
+	return cfg
+}
+
+// retryer is the SDK's standard retryer with cfg's attempts, backoff up to
+// 5 s and no client-side rate limit.
+func (cfg Config) retryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = cfg.MaxAttempts
+		o.MaxBackoff = 5 * time.Second
+		o.RateLimiter = ratelimit.None
 	})
-	awsCfg := aws.Config{
-		Region:       cfg.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, ""),
-		BaseEndpoint: aws.String(cfg.Endpoint),
-		HTTPClient:   httpClient,
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = cfg.MaxAttempts
-				o.MaxBackoff = 5 * time.Second
-				o.RateLimiter = ratelimit.None
-			})
-		},
-	}
-	return kinesis.NewFromConfig(awsCfg)
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/penstock/penstock/internal/kclient/wire"
 )
 
 // LoadResult is what one load run measured.
@@ -23,6 +25,9 @@ type LoadResult struct {
 	Retried   int64 // records re-sent after a per-record failure (put)
 	Elapsed   time.Duration
 	Latencies []time.Duration // one per request, sorted
+	// CPU is the user+system CPU time this process (the load generator)
+	// used during the run, all its goroutines included; -1 if unknown.
+	CPU time.Duration
 }
 
 // RecordsPerSec is Records over Elapsed.
@@ -50,7 +55,10 @@ func Percentile(sorted []time.Duration, q float64) time.Duration {
 // until Records are written or Duration has passed (whichever is set and
 // comes first; at least one must be set).
 type PutLoad struct {
+	// Client sends the PutRecords requests, unless Wire is set: then the
+	// lean client (package wire) does and Client is not used.
 	Client     *kinesis.Client
+	Wire       *wire.Client
 	Stream     string
 	Producers  int
 	Records    int64 // 0 = no count limit
@@ -92,22 +100,19 @@ func (l PutLoad) Run(ctx context.Context) (LoadResult, error) {
 		runCtx, cancel = context.WithTimeout(ctx, l.Duration)
 		defer cancel()
 	}
+	cpu := processCPU()
 	start := time.Now()
 	g, gctx := errgroup.WithContext(runCtx)
 	for i := range l.Producers {
 		g.Go(func() error {
-			p := &Putter{Client: l.Client, Stream: l.Stream}
+			put := l.producer(payload, keys)
 			res := &results[i]
-			entries := make([]types.PutRecordsRequestEntry, l.Batch)
 			for k := i * 7; ; k++ {
 				n := claim()
 				if n == 0 || gctx.Err() != nil {
 					return nil
 				}
-				for j := range n {
-					entries[j] = types.PutRecordsRequestEntry{Data: payload, PartitionKey: aws.String(keys[(k*l.Batch+j)%len(keys)])}
-				}
-				pr, err := p.Put(gctx, entries[:n])
+				pr, err := put(gctx, k*l.Batch, n)
 				if err != nil {
 					if runCtx.Err() != nil && ctx.Err() == nil {
 						return nil // the duration is up; this batch is not counted
@@ -124,33 +129,81 @@ func (l PutLoad) Run(ctx context.Context) (LoadResult, error) {
 	}
 	err := g.Wait()
 	total := merge(results, time.Since(start))
+	total.CPU = cpuSince(cpu)
 	return total, err
+}
+
+// producer returns one producer's put function: n records of payload with
+// the keys from first on, through the SDK or the lean client.
+func (l PutLoad) producer(payload []byte, keys []string) func(ctx context.Context, first, n int) (PutResult, error) {
+	if l.Wire != nil {
+		p := &WirePutter{Client: l.Wire, Stream: l.Stream, NoSequences: true}
+		entries := make([]wire.Entry, l.Batch)
+		return func(ctx context.Context, first, n int) (PutResult, error) {
+			for j := range n {
+				entries[j] = wire.Entry{Data: payload, PartitionKey: keys[(first+j)%len(keys)]}
+			}
+			return p.Put(ctx, entries[:n])
+		}
+	}
+	p := &Putter{Client: l.Client, Stream: l.Stream}
+	entries := make([]types.PutRecordsRequestEntry, l.Batch)
+	return func(ctx context.Context, first, n int) (PutResult, error) {
+		for j := range n {
+			entries[j] = types.PutRecordsRequestEntry{Data: payload, PartitionKey: aws.String(keys[(first+j)%len(keys)])}
+		}
+		return p.Put(ctx, entries[:n])
+	}
+}
+
+// cpuSince is the CPU time used since processCPU returned before.
+func cpuSince(before time.Duration) time.Duration {
+	now := processCPU()
+	if before < 0 || now < 0 {
+		return -1
+	}
+	return now - before
 }
 
 // GetLoad reads every shard of a stream from its trim horizon until caught
 // up, GetRecords with Limit on each shard concurrently. Its latencies are
 // those of the GetRecords calls that returned records.
 type GetLoad struct {
+	// Client lists the shards; it reads them too unless Wire is set: then
+	// the lean client (package wire) does.
 	Client *kinesis.Client
+	Wire   *wire.Client
 	Stream string
 	Limit  int32
 }
 
 // Run runs the load and measures it.
 func (l GetLoad) Run(ctx context.Context) (LoadResult, error) {
-	var res LoadResult // emit runs on Run's goroutine only
+	res := LoadResult{CPU: processCPU()} // emit runs on Run's goroutine only
 	r := &Reader{Client: l.Client, Stream: l.Stream, From: TrimHorizon, Limit: l.Limit}
 	start := time.Now()
-	err := r.Run(ctx, func(b Batch) error {
-		res.Requests++
-		res.Records += int64(len(b.Records))
-		for _, rec := range b.Records {
-			res.Bytes += int64(len(rec.Data))
-		}
-		res.Latencies = append(res.Latencies, b.Latency)
-		return nil
-	})
+	var err error
+	if l.Wire != nil {
+		err = runShards(ctx, r, r.wireShard(l.Wire), func(b wireBatch) error {
+			res.Requests++
+			res.Records += int64(b.records)
+			res.Bytes += b.bytes
+			res.Latencies = append(res.Latencies, b.latency)
+			return nil
+		})
+	} else {
+		err = r.Run(ctx, func(b Batch) error {
+			res.Requests++
+			res.Records += int64(len(b.Records))
+			for _, rec := range b.Records {
+				res.Bytes += int64(len(rec.Data))
+			}
+			res.Latencies = append(res.Latencies, b.Latency)
+			return nil
+		})
+	}
 	res.Elapsed = time.Since(start)
+	res.CPU = cpuSince(res.CPU)
 	sort.Slice(res.Latencies, func(i, j int) bool { return res.Latencies[i] < res.Latencies[j] })
 	return res, err
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/penstock/penstock/internal/kclient/wire"
 )
 
 // Position is where reading a shard starts.
@@ -85,6 +87,18 @@ func (p Position) iteratorInput(stream, shard string) *kinesis.GetShardIteratorI
 		in.Timestamp = aws.Time(p.Timestamp)
 	case types.ShardIteratorTypeAtSequenceNumber, types.ShardIteratorTypeAfterSequenceNumber:
 		in.StartingSequenceNumber = aws.String(p.Sequence)
+	}
+	return in
+}
+
+// wireInput is iteratorInput for the lean client.
+func (p Position) wireInput(stream, shard string) wire.IteratorInput {
+	in := wire.IteratorInput{Stream: stream, ShardID: shard, Type: string(p.Type)}
+	switch p.Type {
+	case types.ShardIteratorTypeAtTimestamp:
+		in.Timestamp = p.Timestamp
+	case types.ShardIteratorTypeAtSequenceNumber, types.ShardIteratorTypeAfterSequenceNumber:
+		in.StartingSequenceNumber = p.Sequence
 	}
 	return in
 }

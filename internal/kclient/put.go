@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/penstock/penstock/internal/kclient/wire"
 )
 
 // PutRecords limits (AWS): 500 records and 5 MiB per request, 1 MiB per
@@ -49,66 +51,146 @@ func (p *Putter) Put(ctx context.Context, entries []types.PutRecordsRequestEntry
 		SequenceNumbers: make([]string, len(entries)),
 		ShardIDs:        make([]string, len(entries)),
 	}
-	maxRetries := p.MaxRetries
-	if maxRetries <= 0 {
-		maxRetries = 20
-	}
-	backoff := p.MinBackoff
-	if backoff <= 0 {
-		backoff = 50 * time.Millisecond
-	}
-	maxBackoff := p.MaxBackoff
-	if maxBackoff <= 0 {
-		maxBackoff = 5 * time.Second
-	}
-	pending := make([]int, len(entries)) // indexes into entries still to write
-	for i := range pending {
-		pending[i] = i
-	}
-	for round := 0; ; round++ {
-		batch := make([]types.PutRecordsRequestEntry, len(pending))
-		for i, idx := range pending {
-			batch[i] = entries[idx]
+	var batch []types.PutRecordsRequestEntry
+	err := putRounds(ctx, p.Stream, len(entries), p.retries(), &res, func(pending []int) (failed []int, last putFailure, err error) {
+		batch = batch[:0]
+		for _, idx := range pending {
+			batch = append(batch, entries[idx])
 		}
-		start := time.Now()
 		out, err := p.Client.PutRecords(ctx, &kinesis.PutRecordsInput{
 			StreamName: aws.String(p.Stream),
 			Records:    batch,
 		})
-		res.Requests++
-		res.Latencies = append(res.Latencies, time.Since(start))
 		if err != nil {
-			return res, fmt.Errorf("putting %d records to %s: %w", len(batch), p.Stream, err)
+			return nil, last, fmt.Errorf("putting %d records to %s: %w", len(batch), p.Stream, err)
 		}
 		if len(out.Records) != len(batch) {
-			return res, fmt.Errorf("putting %d records to %s: reply has %d results", len(batch), p.Stream, len(out.Records))
+			return nil, last, fmt.Errorf("putting %d records to %s: reply has %d results", len(batch), p.Stream, len(out.Records))
 		}
-		var failed []int
-		var lastCode, lastMsg string
 		for i, r := range out.Records {
 			idx := pending[i]
 			if r.ErrorCode != nil && *r.ErrorCode != "" {
 				failed = append(failed, idx)
-				lastCode, lastMsg = *r.ErrorCode, aws.ToString(r.ErrorMessage)
+				last = putFailure{*r.ErrorCode, aws.ToString(r.ErrorMessage)}
 				continue
 			}
 			res.SequenceNumbers[idx] = aws.ToString(r.SequenceNumber)
 			res.ShardIDs[idx] = aws.ToString(r.ShardId)
 		}
-		if len(failed) == 0 {
-			return res, nil
+		return failed, last, nil
+	})
+	return res, err
+}
+
+func (p *Putter) retries() putRetries {
+	return putRetries{max: p.MaxRetries, minBackoff: p.MinBackoff, maxBackoff: p.MaxBackoff}
+}
+
+// WirePutter is Putter on the lean client (package wire): the same
+// per-record retries, entries as wire.Entry. It keeps the last reply's
+// buffers for the next Put, so one WirePutter serves one goroutine.
+type WirePutter struct {
+	Client     *wire.Client
+	Stream     string
+	MaxRetries int           // rounds of per-record retries; 0 means 20
+	MinBackoff time.Duration // 0 means 50ms
+	MaxBackoff time.Duration // 0 means 5s
+	// NoSequences leaves PutResult.SequenceNumbers and ShardIDs nil, which
+	// saves two strings per record when nobody reads them.
+	NoSequences bool
+
+	out   wire.PutRecordsOutput
+	batch []wire.Entry
+}
+
+// Put writes entries (at most MaxBatchRecords) as Putter.Put does.
+func (p *WirePutter) Put(ctx context.Context, entries []wire.Entry) (PutResult, error) {
+	var res PutResult
+	if !p.NoSequences {
+		res.SequenceNumbers = make([]string, len(entries))
+		res.ShardIDs = make([]string, len(entries))
+	}
+	retries := putRetries{max: p.MaxRetries, minBackoff: p.MinBackoff, maxBackoff: p.MaxBackoff}
+	err := putRounds(ctx, p.Stream, len(entries), retries, &res, func(pending []int) (failed []int, last putFailure, err error) {
+		batch := entries
+		if len(pending) != len(entries) { // a retry round: the failed ones only
+			p.batch = p.batch[:0]
+			for _, idx := range pending {
+				p.batch = append(p.batch, entries[idx])
+			}
+			batch = p.batch
 		}
-		if round >= maxRetries {
-			return res, fmt.Errorf("putting to %s: %d records still failing after %d retries: %s: %s",
-				p.Stream, len(failed), maxRetries, lastCode, lastMsg)
+		if err := p.Client.PutRecords(ctx, p.Stream, batch, &p.out); err != nil {
+			return nil, last, err
+		}
+		for i := range p.out.Records {
+			r := &p.out.Records[i]
+			idx := pending[i]
+			if len(r.ErrorCode) > 0 {
+				failed = append(failed, idx)
+				last = putFailure{string(r.ErrorCode), string(r.ErrorMessage)}
+				continue
+			}
+			if !p.NoSequences {
+				res.SequenceNumbers[idx] = string(r.SequenceNumber)
+				res.ShardIDs[idx] = string(r.ShardID)
+			}
+		}
+		return failed, last, nil
+	})
+	return res, err
+}
+
+// putRetries is the per-record retry schedule of Putter and WirePutter.
+type putRetries struct {
+	max                    int // rounds; 0 means 20
+	minBackoff, maxBackoff time.Duration
+}
+
+// putFailure is a record's error code and message.
+type putFailure struct{ code, msg string }
+
+// putRounds sends all n entries, then again the ones a reply marked as
+// failed, after a backoff with full jitter, until none fails. send writes
+// the entries at the pending indexes and returns those that failed.
+func putRounds(ctx context.Context, stream string, n int, o putRetries, res *PutResult,
+	send func(pending []int) (failed []int, last putFailure, err error)) error {
+	if o.max <= 0 {
+		o.max = 20
+	}
+	backoff := o.minBackoff
+	if backoff <= 0 {
+		backoff = 50 * time.Millisecond
+	}
+	if o.maxBackoff <= 0 {
+		o.maxBackoff = 5 * time.Second
+	}
+	pending := make([]int, n) // indexes of the entries still to write
+	for i := range pending {
+		pending[i] = i
+	}
+	for round := 0; ; round++ {
+		start := time.Now()
+		failed, last, err := send(pending)
+		res.Requests++
+		res.Latencies = append(res.Latencies, time.Since(start))
+		if err != nil {
+			return err
+		}
+		if len(failed) == 0 {
+			return nil
+		}
+		if round >= o.max {
+			return fmt.Errorf("putting to %s: %d records still failing after %d retries: %s: %s",
+				stream, len(failed), o.max, last.code, last.msg)
 		}
 		res.Retried += len(failed)
 		pending = failed
 		// Full jitter: sleep a random time up to the current backoff.
 		if err := sleep(ctx, time.Duration(rand.Int64N(int64(backoff))+1)); err != nil {
-			return res, fmt.Errorf("putting to %s: %w", p.Stream, err)
+			return fmt.Errorf("putting to %s: %w", stream, err)
 		}
-		backoff = min(backoff*2, maxBackoff)
+		backoff = min(backoff*2, o.maxBackoff)
 	}
 }
 

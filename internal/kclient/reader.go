@@ -58,6 +58,17 @@ type shardEnd struct {
 // emit for each non-empty batch, from one goroutine. Records of one shard
 // reach emit in shard order. An error from emit stops Run and is returned.
 func (r *Reader) Run(ctx context.Context, emit func(Batch) error) error {
+	return runShards(ctx, r, r.readShard, emit)
+}
+
+// shardFunc reads one shard from pos and hands its batches to out. It
+// returns closed=true when the shard ended (split or merged away), false
+// when caught up without Follow or when ctx ended while following.
+type shardFunc[B any] func(ctx context.Context, id string, pos Position, out chan<- B) (closed bool, err error)
+
+// runShards is Reader.Run for any way of reading a shard and any batch
+// type: the lineage, positions and reshard handling are the same.
+func runShards[B any](ctx context.Context, r *Reader, read shardFunc[B], emit func(B) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -98,7 +109,7 @@ func (r *Reader) Run(ctx context.Context, emit func(Batch) error) error {
 		}
 	}
 
-	batches := make(chan Batch, 16)
+	batches := make(chan B, 16)
 	ends := make(chan shardEnd)
 	running := 0
 	start := func() {
@@ -108,7 +119,7 @@ func (r *Reader) Run(ctx context.Context, emit func(Batch) error) error {
 			wg.Add(1)
 			go func(id string, pos Position) {
 				defer wg.Done()
-				closed, err := r.readShard(ctx, id, pos, batches)
+				closed, err := read(ctx, id, pos, batches)
 				select {
 				case ends <- shardEnd{id, closed, err}:
 				case <-ctx.Done():
@@ -160,7 +171,7 @@ func (r *Reader) Run(ctx context.Context, emit func(Batch) error) error {
 	}
 }
 
-func drain(batches <-chan Batch, emit func(Batch) error) error {
+func drain[B any](batches <-chan B, emit func(B) error) error {
 	for {
 		select {
 		case b := <-batches:

@@ -2,18 +2,17 @@ package kclient
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/penstock/penstock/internal/kclient/wire"
 )
 
-// readShard reads one shard from pos. It returns closed=true when the
-// shard ended (no next iterator: split or merged away), closed=false when
-// caught up without Follow, or when ctx ended while following.
+// readShard reads one shard from pos with the SDK client (a shardFunc).
 func (r *Reader) readShard(ctx context.Context, id string, pos Position, out chan<- Batch) (closed bool, err error) {
 	limit := r.Limit
 	if limit <= 0 {
@@ -36,16 +35,14 @@ func (r *Reader) readShard(ctx context.Context, id string, pos Position, out cha
 			if ctx.Err() != nil {
 				return false, nil
 			}
-			var expired *types.ExpiredIteratorException
-			var throttled *types.ProvisionedThroughputExceededException
 			switch {
-			case errors.As(err, &expired):
+			case wire.IsCode(err, wire.CodeExpiredIterator):
 				// Resume where we were: pos has moved past what we sent.
 				if it, err = r.iterator(ctx, id, pos); err != nil {
 					return false, err
 				}
 				continue
-			case errors.As(err, &throttled):
+			case wire.IsThrottled(err):
 				if err := sleep(ctx, backoff); err != nil {
 					return false, nil
 				}
