@@ -1,13 +1,11 @@
 package runtime
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,8 +19,8 @@ import (
 //
 // Lifecycle: start → (first GET /next = init done) → serve invocations one
 // at a time → stop (idle, timeout, crash, init error, evict, shutdown).
-// The env owns four goroutines: the HTTP server, the process waiter, the
-// log pump, and net/http's connection goroutines; stop waits for them.
+// The env owns the Runtime API server (its accept loop and a goroutine per
+// connection), the process waiter and the log pump; stop waits for them.
 type env struct {
 	m    *Manager
 	pool *pool
@@ -31,7 +29,7 @@ type env struct {
 	id   string // short hex id for scratch dirs and log streams
 
 	ln      net.Listener
-	srv     *http.Server
+	api     *apiServer
 	cmd     *exec.Cmd
 	pid     int
 	logs    *logPump
@@ -99,15 +97,15 @@ func (e *env) start(runtimeDir, interpreter string) (err error) {
 	if err != nil {
 		return fmt.Errorf("listening for the runtime API: %w", err)
 	}
-	e.srv = &http.Server{Handler: e.routes(), ReadHeaderTimeout: 10 * time.Second}
+	e.api = newAPIServer(e.ln, e.serveAPI)
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		_ = e.srv.Serve(e.ln)
+		e.api.serve()
 	}()
 	defer func() {
 		if err != nil {
-			e.srv.Close()
+			e.api.close()
 			e.wg.Wait()
 		}
 	}()
@@ -240,12 +238,7 @@ func (e *env) stop() {
 			e.m.log.Warn("runtime process did not exit after SIGKILL", "function", e.spec.Name, "pid", e.pid)
 		}
 	}
-	// Shutdown (not Close) waits for net/http's connection goroutines.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	if err := e.srv.Shutdown(ctx); err != nil {
-		e.srv.Close()
-	}
-	cancel()
+	e.api.close() // waits for its connection goroutines
 	if e.logs != nil {
 		// The pipe reaches EOF once every process holding it is gone; a
 		// child that left the process group could hold it open.

@@ -23,7 +23,6 @@ type Manager struct {
 	workDir     string
 	maxEnv      int
 	idleTimeout time.Duration
-	bufs        sync.Pool // *bytes.Buffer for chunked response bodies
 
 	shimOnce sync.Once
 	shimDir  string
