@@ -25,9 +25,12 @@ type invocation struct {
 	clientContext string
 	timeout       time.Duration
 	deadline      time.Time // set when delivered
+	cold          bool      // the environment started for it
+	tail          bool      // the invoker wants the log tail (and writes END/REPORT)
 
 	delivered   atomic.Bool
 	claimed     atomic.Bool   // the runtime started answering
+	reported    atomic.Bool   // END and REPORT are written (env.report)
 	deliveredAt time.Time     // valid once deliveredCh is closed
 	deliveredCh chan struct{} // closed by GET /next
 	done        chan outcome  // buffer 1; the runtime's answer
@@ -104,6 +107,8 @@ func (e *env) handleNext(c *apiConn, _ *apiRequest) {
 			return
 		}
 	}
+	e.reporting.Lock() // the previous invocation's END and REPORT come first
+	e.reporting.Unlock()
 	now := time.Now()
 	e.logs.platform(startLine(inv.id, inv.version))
 	if inv.deadline.IsZero() {
@@ -161,10 +166,10 @@ func (e *env) handleResponse(c *apiConn, r *apiRequest, id string) {
 	}
 	if r.tooLarge {
 		apiError(c, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size (6291556 bytes).")
-		inv.done <- outcome{
+		e.handOver(inv, outcome{
 			payload: []byte(`{"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}`),
 			errType: "Function.ResponseSizeTooLarge", at: time.Now(),
-		}
+		})
 		return
 	}
 	// aws-lambda-go reports a failed response stream in trailers.
@@ -176,15 +181,27 @@ func (e *env) handleResponse(c *apiConn, r *apiRequest, id string) {
 		}
 		out.payload, out.errType = p, t
 	}
-	acceptAndHandOver(c, inv, out)
+	c.reply(http.StatusAccepted, "application/json", nil, []byte(acceptedBody))
+	e.handOver(inv, out)
 }
 
-// acceptAndHandOver sends the 202 first, so the runtime can already come
-// back for the next event while the invoker finishes this one, then hands
-// the answer to the invoker.
-func acceptAndHandOver(c *apiConn, inv *invocation, out outcome) {
-	c.reply(http.StatusAccepted, "application/json", nil, []byte(acceptedBody))
+// handOver gives the answer to the invoker, then (unless the invoker wants
+// the log tail) writes END and REPORT while the invoker returns. The 202
+// goes out first, so the runtime already comes back for the next event.
+// e.reporting keeps a START of the next invocation from coming first.
+func (e *env) handOver(inv *invocation, out outcome) {
+	if inv.tail {
+		inv.done <- out
+		return
+	}
+	e.reporting.Lock()
+	defer e.reporting.Unlock()
 	inv.done <- out
+	var init time.Duration
+	if inv.cold {
+		init = e.initTime()
+	}
+	e.report(inv, out.at.Sub(inv.deliveredAt), init)
 }
 
 func (e *env) handleError(c *apiConn, r *apiRequest, id string) {
@@ -196,7 +213,8 @@ func (e *env) handleError(c *apiConn, r *apiRequest, id string) {
 	if r.tooLarge {
 		body = errorJSON("Runtime.Unknown", "the runtime's error body could not be read")
 	}
-	acceptAndHandOver(c, inv, outcome{payload: body, errType: errorType(r, body), at: time.Now()})
+	c.reply(http.StatusAccepted, "application/json", nil, []byte(acceptedBody))
+	e.handOver(inv, outcome{payload: body, errType: errorType(r, body), at: time.Now()})
 }
 
 // handleInitError records an init failure; only allowed before the first

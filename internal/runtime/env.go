@@ -54,6 +54,8 @@ type env struct {
 	exitErr  error         // cmd.Wait's error, valid after exited
 	initErr  *outcome      // init error posted by the runtime, valid after dead
 
+	reporting sync.Mutex // held while an answered invocation's END/REPORT are written
+
 	mu     sync.Mutex
 	cur    *invocation // delivered, not yet answered
 	lastID string      // last answered request id (403 on a second answer)
@@ -204,6 +206,17 @@ func (e *env) markDead() { e.deadOnce.Do(func() { close(e.dead) }) }
 func (e *env) kill() {
 	if e.pid > 0 {
 		killGroup(e.pid)
+	}
+}
+
+// initTime is the init duration: start to the first GET /next, or start
+// to now while init has not ended.
+func (e *env) initTime() time.Duration {
+	select {
+	case <-e.initDone:
+		return e.initDuration
+	default:
+		return time.Duration(time.Now().UnixNano() - e.started.Load())
 	}
 }
 

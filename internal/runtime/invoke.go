@@ -67,6 +67,8 @@ func (m *Manager) invokeOn(ctx context.Context, e *env, cold bool, id string, pa
 		traceID:       traceID(),
 		clientContext: clientContext(o.ClientContext),
 		timeout:       to,
+		cold:          cold,
+		tail:          o.TailLog,
 		deliveredCh:   make(chan struct{}),
 		done:          make(chan outcome, 1),
 	}
@@ -103,13 +105,13 @@ func (m *Manager) invokeOn(ctx context.Context, e *env, cold bool, id string, pa
 	defer timer.Stop()
 	select {
 	case out := <-inv.done:
-		return m.answered(e, inv, cold, o, out), false, nil
+		return m.answered(e, inv, out), false, nil
 	case <-e.dead:
 		return m.died(e, inv, cold, o)
 	case <-timer.C:
 		select {
 		case out := <-inv.done: // answered just in time
-			return m.answered(e, inv, cold, o, out), false, nil
+			return m.answered(e, inv, out), false, nil
 		default:
 		}
 		return m.timedOut(e, inv, cold, o, to), false, nil
@@ -120,12 +122,16 @@ func (m *Manager) invokeOn(ctx context.Context, e *env, cold bool, id string, pa
 }
 
 // answered finishes an invocation the runtime answered.
-func (m *Manager) answered(e *env, inv *invocation, cold bool, o InvokeOptions, out outcome) *Result {
+func (m *Manager) answered(e *env, inv *invocation, out outcome) *Result {
 	res := &Result{Payload: out.payload, RequestID: inv.id, ErrorType: out.errType}
 	if out.errType != "" {
 		res.FunctionError = "Unhandled"
 	}
-	m.finish(e, inv, cold, res, out.at.Sub(inv.deliveredAt))
+	if inv.tail {
+		m.finish(e, inv, res, out.at.Sub(inv.deliveredAt))
+	} else {
+		timing(e, inv, res, out.at.Sub(inv.deliveredAt)) // the API handler reports
+	}
 	m.release(e, true)
 	return res
 }
@@ -139,7 +145,7 @@ func (m *Manager) died(e *env, inv *invocation, cold bool, o InvokeOptions) (*Re
 		// answer may still be on its way from the API handler.
 		select {
 		case out := <-inv.done:
-			return m.answered(e, inv, cold, o, out), false, nil
+			return m.answered(e, inv, out), false, nil
 		case <-time.After(time.Second):
 		}
 	}
@@ -153,7 +159,7 @@ func (m *Manager) died(e *env, inv *invocation, cold bool, o InvokeOptions) (*Re
 	e.mu.Unlock()
 	if initErr != nil {
 		res := &Result{Payload: initErr.payload, ErrorType: initErr.errType, FunctionError: "Unhandled", RequestID: inv.id}
-		m.finish(e, inv, cold, res, 0)
+		m.finish(e, inv, res, 0)
 		m.discard(e)
 		return res, false, nil
 	}
@@ -175,7 +181,7 @@ func (m *Manager) died(e *env, inv *invocation, cold bool, o InvokeOptions) (*Re
 	if inv.delivered.Load() {
 		d = time.Since(inv.deliveredAt)
 	}
-	m.finish(e, inv, cold, res, d)
+	m.finish(e, inv, res, d)
 	m.discard(e)
 	return res, false, nil
 }
@@ -201,7 +207,7 @@ func (m *Manager) timedOut(e *env, inv *invocation, cold bool, o InvokeOptions, 
 			"Sandbox.Timedout", "RequestId: " + inv.id + " Error: " + timeoutMessage(after)}),
 		FunctionError: "Unhandled", ErrorType: "Sandbox.Timedout", RequestID: inv.id,
 	}
-	m.finish(e, inv, cold, res, after)
+	m.finish(e, inv, res, after)
 	m.discard(e)
 	return res
 }
@@ -212,30 +218,42 @@ func (m *Manager) abandon(e *env) {
 	m.discard(e)
 }
 
-// finish writes END and REPORT and fills the timing fields of res.
-func (m *Manager) finish(e *env, inv *invocation, cold bool, res *Result, d time.Duration) {
-	e.logs.flush(100 * time.Millisecond)
-	res.Cold = cold
+// finish fills the timing fields of res, writes END and REPORT (unless the
+// Runtime API handler already did) and takes the log tail.
+func (m *Manager) finish(e *env, inv *invocation, res *Result, d time.Duration) {
+	timing(e, inv, res, d)
+	e.report(inv, d, res.InitDuration)
+	res.LogTail = e.logs.endTail()
+}
+
+// timing fills the timing fields of res.
+func timing(e *env, inv *invocation, res *Result, d time.Duration) {
+	res.Cold = inv.cold
 	res.Duration = d
-	res.MaxMemoryMB = e.mem.maxMB()
+	if inv.cold {
+		res.InitDuration = e.initTime()
+	}
+}
+
+// report writes the invocation's END and REPORT lines, once: after an
+// answer the Runtime API handler writes them (off the invoker's path)
+// unless the invoker wants the log tail; timeouts, crashes and init errors
+// write them from the invoker. It first waits until everything the
+// function printed has been turned into lines, so they come before END.
+func (e *env) report(inv *invocation, d, initDur time.Duration) {
+	if !inv.reported.CompareAndSwap(false, true) {
+		return
+	}
+	e.logs.flush(100 * time.Millisecond)
 	billed := billedMS(d)
-	if cold {
-		select {
-		case <-e.initDone:
-			res.InitDuration = e.initDuration
-		default:
-			res.InitDuration = time.Duration(time.Now().UnixNano() - e.started.Load())
-		}
-		if e.kind == kindProvided {
-			billed += billedMS(res.InitDuration)
-		}
+	if inv.cold && e.kind == kindProvided {
+		billed += billedMS(initDur)
 	}
 	if !inv.delivered.Load() { // init failed or timed out: START was not written yet
 		e.logs.platform(startLine(inv.id, inv.version))
 	}
 	e.logs.platform(endLine(inv.id))
-	e.logs.platform(reportLine(inv.id, d, billed, memoryMB(&e.spec), res.MaxMemoryMB, res.InitDuration))
-	res.LogTail = e.logs.endTail()
+	e.logs.platform(reportLine(inv.id, d, billed, memoryMB(&e.spec), e.mem.maxMB(), initDur))
 }
 
 // startFailed is the result when the entry point could not be executed.

@@ -3,8 +3,10 @@ package runtime
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLogs(t *testing.T) {
@@ -36,11 +38,43 @@ func TestLogs(t *testing.T) {
 				if !regexp.MustCompile(re + `$`).MatchString(lines[n-1]) {
 					t.Errorf("REPORT line %q does not match %q", lines[n-1], re)
 				}
-				if r.MaxMemoryMB <= 0 {
-					t.Errorf("MaxMemoryMB = %d", r.MaxMemoryMB)
-				}
 			}
 			logs.waitLine(t, "END RequestId: log-"+l.name+"-1")
+
+			// Without a tail the Runtime API handler writes END and
+			// REPORT after handing the answer over: still after the
+			// handler's output and before the next START.
+			for i := range 3 {
+				id := fmt.Sprintf("nolog-%s-%d", l.name, i)
+				if _, err := m.Invoke(t.Context(), s, fmt.Appendf(nil, `{"action":"log","message":"quiet %d"}`, i), InvokeOptions{RequestID: id}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			logs.waitLine(t, "END RequestId: nolog-"+l.name+"-2")
+			checkFor(t, 5*time.Second, time.Millisecond, func() error {
+				all := logs.all()
+				first := slices.Index(all, "START RequestId: nolog-"+l.name+"-0 Version: $LATEST")
+				if first < 0 {
+					return fmt.Errorf("no START line for nolog-%s-0", l.name)
+				}
+				// Expect, per invocation: START, a line with its output,
+				// END, REPORT, in this order.
+				rest := all[first:]
+				for i := range 3 {
+					id := fmt.Sprintf("nolog-%s-%d", l.name, i)
+					for _, want := range []string{"START RequestId: " + id, fmt.Sprintf("quiet %d", i), "END RequestId: " + id, "REPORT RequestId: " + id + "\t"} {
+						j := slices.IndexFunc(rest, func(line string) bool { return strings.Contains(line, want) })
+						if j < 0 {
+							return fmt.Errorf("%q missing or out of order in:\n%s", want, strings.Join(all[first:], "\n"))
+						}
+						if strings.HasPrefix(want, "START") && j != 0 {
+							return fmt.Errorf("lines before %q:\n%s", want, strings.Join(rest[:j], "\n"))
+						}
+						rest = rest[j+1:]
+					}
+				}
+				return nil
+			})
 		})
 	}
 	if l := logs.all(); len(l) == 0 {

@@ -79,5 +79,4 @@ type Result struct {
 	Cold          bool
 	Duration      time.Duration
 	InitDuration  time.Duration // cold starts only
-	MaxMemoryMB   int
 }
