@@ -10,11 +10,15 @@
 #   RUNS=5 RECORDS=200000 PRODUCERS=8 SHARDS=8 scripts/bench-compare.sh
 #   JETSTREAM=0 scripts/bench-compare.sh        # skip the storage benchmarks
 #   SERVER_FLAGS="--durability fast" scripts/bench-compare.sh
+#   CLIENT=sdk scripts/bench-compare.sh         # the bench on aws-sdk-go-v2 (default: lean)
 #
 # Every number is the median over RUNS runs. "server CPU us/record" is the CPU
 # time (user+system, /proc) the server process spent per record during the
-# measured runs: less sensitive to a busy machine than records/s. Timings vary with what else the
-# machine runs: compare columns of one invocation, not across invocations.
+# measured runs: less sensitive to a busy machine than records/s. "client CPU us/record" is
+# the same for the bench process itself (getrusage), which shares the machine with the
+# server: CLIENT=lean (default) is the hand-written data-path client, CLIENT=sdk the AWS
+# SDK. Timings vary with what else the machine runs: compare columns of one invocation,
+# not across invocations.
 set -euo pipefail
 source "$(dirname "$0")/lib/penstock.sh"
 
@@ -25,6 +29,7 @@ BATCH=${BATCH:-500}
 SHARDS=${SHARDS:-4}
 RUNS=${RUNS:-3}
 JETSTREAM=${JETSTREAM:-1}
+CLIENT=${CLIENT:-lean}
 
 command -v node >/dev/null || ps_fail "node is not installed"
 command -v python3 >/dev/null || ps_fail "python3 is needed to read the JSON reports"
@@ -44,7 +49,7 @@ KL_SERVER_PID=$!
 ANY_STATUS=1 ps_wait_http "$KL_URL/" 30 || ps_fail "kinesalite did not start on $KL_URL"
 ps_log "kinesalite up at $KL_URL (pid ${PS_PIDS[-1]})"
 
-params=(--producers "$PRODUCERS" --records "$RECORDS" --record-size "$RECORD_SIZE" --batch "$BATCH" --shards "$SHARDS" --runs "$RUNS")
+params=(--producers "$PRODUCERS" --records "$RECORDS" --record-size "$RECORD_SIZE" --batch "$BATCH" --shards "$SHARDS" --runs "$RUNS" --client "$CLIENT")
 echo "== parameters: ${params[*]}"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 for target in penstock kinesalite; do
@@ -59,7 +64,7 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 for i, run in enumerate(r["runs"], 1):
     print(f"    run {i}: {run['records_per_sec']:9.0f} records/s  {run['mib_per_sec']:6.1f} MiB/s  p50 {run['p50_ms']:7.1f} ms  p99 {run['p99_ms']:7.1f} ms"
-          f"  server CPU {run.get('server_cpu_us_per_record', 0):6.1f} us/record")
+          f"  server CPU {run.get('server_cpu_us_per_record', 0):6.1f} us/record  client CPU {run.get('client_cpu_us_per_record', 0):5.1f} us/record")
 PY
   done
 done
@@ -74,7 +79,7 @@ fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 echo
 echo "== machine: $(nproc 2>/dev/null || echo '?') cores; load average (1/5/15 min) before $load_before, after $load_after"
-python3 - "$PS_TMP" "$JETSTREAM" <<'PY'
+CLIENT=$CLIENT python3 - "$PS_TMP" "$JETSTREAM" <<'PY'
 import json, os, re, statistics, sys
 tmp, jetstream = sys.argv[1], sys.argv[2] == "1"
 def load(target, op):
@@ -96,14 +101,16 @@ rows = []
 for op, verb in (("put", "PutRecords"), ("get", "GetRecords")):
     for key, label, fmt in (("records_per_sec", f"{op} records/s", "{:.0f}"), ("mib_per_sec", f"{op} MiB/s", "{:.1f}"),
                             ("p50_ms", f"{op} {verb} p50 ms", "{:.1f}"), ("p99_ms", f"{op} {verb} p99 ms", "{:.1f}"),
-                            ("server_cpu_us_per_record", f"{op} server CPU us/record", "{:.1f}")):
+                            ("server_cpu_us_per_record", f"{op} server CPU us/record", "{:.1f}"),
+                            ("client_cpu_us_per_record", f"{op} client CPU us/record", "{:.1f}")):
         pv, kv = p[op].get(key, 0), k[op].get(key, 0)
         rows.append((label, fmt.format(pv), fmt.format(kv), ratio(pv, kv)))
 w = [max(len(r[i]) for r in rows + [("metric (median)", "penstock", "kinesalite", "penstock/kinesalite")]) for i in range(4)]
 def line(r):
     print("  ".join([r[0].ljust(w[0])] + [c.rjust(w[i]) for i, c in enumerate(r[1:], 1)]))
 print()
-print("== Kinesis API: penstock (" + (os.environ.get("SERVER_FLAGS") or "defaults: durability always") + ") vs kinesalite (in memory)")
+print("== Kinesis API: penstock (" + (os.environ.get("SERVER_FLAGS") or "defaults: durability always") + ") vs kinesalite (in memory), "
+      + os.environ.get("CLIENT", "lean") + " bench client")
 line(("metric (median)", "penstock", "kinesalite", "penstock/kinesalite"))
 for r in rows:
     line(r)
