@@ -97,7 +97,11 @@ func (s *Store) CreateLog(ctx context.Context, id string, maxAge time.Duration) 
 // DeleteLog removes a log and its records. Deleting a missing log is not an error.
 func (s *Store) DeleteLog(ctx context.Context, id string) error {
 	name, _, _ := logNames(id)
-	if err := s.js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+	err := s.js.DeleteStream(ctx, name)
+	if s.cursors != nil {
+		s.cursors.dropLog(name)
+	}
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("deleting log %s: %w", id, err)
 	}
 	return nil
@@ -226,9 +230,17 @@ func (s *Store) request(ctx context.Context, m *nats.Msg) (pubAck, error) {
 	return ack, nil
 }
 
-// Read returns up to max records starting at seq (or the first retained
-// record after it, if seq was trimmed), stopping early once maxBytes of data
-// are collected (at least one record is returned if any exists).
+// Read returns up to max records starting at seq (or at the first retained
+// record after it, if seq was trimmed). Past the first record it returns at
+// most maxBytes of record data in all (0: no limit); at least one record
+// is returned if any exists. Pending is how many records followed the last
+// returned one when it was read (with none returned: 0). A missing log is
+// ErrLogNotFound.
+//
+// A Read never returns part of an atomic batch that is still being
+// committed, nor a record before its append is acknowledged as durable.
+// Sequential readers (each Read starting where the previous one ended) are
+// served by cached read cursors (cursor.go), others by one batch Direct Get.
 func (s *Store) Read(ctx context.Context, id string, seq uint64, max, maxBytes int) (ReadResult, error) {
 	name, _, _ := logNames(id)
 	if seq == 0 {
@@ -237,30 +249,75 @@ func (s *Store) Read(ctx context.Context, id string, seq uint64, max, maxBytes i
 	if max <= 0 {
 		max = 1
 	}
-	req, _ := json.Marshal(struct {
-		Seq      uint64 `json:"seq"`
-		Batch    int    `json:"batch"`
-		MaxBytes int    `json:"max_bytes,omitempty"`
-	}{seq, max, maxBytes})
-	return s.directGet(ctx, id, "$JS.API.DIRECT.GET."+name, req, max)
+	if maxBytes < 0 {
+		maxBytes = 0
+	}
+	if s.cursors != nil {
+		if res, ok, err := s.readCursor(ctx, id, name, seq, max, maxBytes); ok {
+			return res, err
+		}
+	}
+	return s.readDirect(ctx, id, name, seq, max, maxBytes)
 }
 
-// directGet sends a batch Direct Get and collects the replies until EOB.
-func (s *Store) directGet(ctx context.Context, id, subj string, req []byte, max int) (ReadResult, error) {
+// readDirect answers a Read with one batch Direct Get. The server counts
+// subject and headers against max_bytes too, and sends the record that
+// reaches it, so only that last record can exceed the data budget; it is
+// then left for the next Read.
+func (s *Store) readDirect(ctx context.Context, id, stream string, seq uint64, max, maxBytes int) (ReadResult, error) {
+	req := make([]byte, 0, 80)
+	req = append(req, `{"seq":`...)
+	req = strconv.AppendUint(req, seq, 10)
+	req = append(req, `,"batch":`...)
+	req = strconv.AppendInt(req, int64(max), 10)
+	if maxBytes > 0 {
+		req = append(req, `,"max_bytes":`...)
+		req = strconv.AppendInt(req, int64(maxBytes), 10)
+	}
+	req = append(req, '}')
+	res, err := s.directGet(ctx, id, "$JS.API.DIRECT.GET."+stream, req, max)
+	if err != nil || maxBytes == 0 {
+		return res, err
+	}
+	data := 0
+	for i, r := range res.Records {
+		data += len(r.Data)
+		if i > 0 && data > maxBytes {
+			res.Pending += uint64(len(res.Records) - i)
+			clear(res.Records[i:])
+			res.Records = res.Records[:i]
+			break
+		}
+	}
+	return res, nil
+}
+
+// collect sends req to subj with a reply inbox of the read mux and waits
+// for the replies (see collector for want and consumer).
+func (s *Store) collect(ctx context.Context, id, subj string, req []byte, max, want int, consumer string) (*collector, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 	}
-	c, inbox := s.reads.start(max)
-	defer s.reads.finish(inbox)
-	if err := s.nc.PublishRequest(subj, inbox, req); err != nil {
-		return ReadResult{}, fmt.Errorf("reading log %s: %w", id, err)
+	c := s.reads.start(max, want, consumer)
+	defer s.reads.finish(c)
+	if err := s.nc.PublishRequest(subj, s.reads.inbox(c), req); err != nil {
+		return nil, fmt.Errorf("reading log %s: %w", id, err)
 	}
 	select {
 	case <-c.done:
+		return c, nil
 	case <-ctx.Done():
-		return ReadResult{}, fmt.Errorf("reading log %s: %w", id, ctx.Err())
+		return nil, fmt.Errorf("reading log %s: %w", id, ctx.Err())
+	}
+}
+
+// directGet sends a batch Direct Get and collects the replies until EOB.
+func (s *Store) directGet(ctx context.Context, id, subj string, req []byte, max int) (ReadResult, error) {
+	c, err := s.collect(ctx, id, subj, req, max, 0, "")
+	if err != nil {
+		return ReadResult{}, err
 	}
 	var res ReadResult
 	switch c.status.Get("Status") {

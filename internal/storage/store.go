@@ -8,8 +8,11 @@
 //
 //   - Shard logs (shardlog.go): one JetStream stream per log, created with
 //     CreateLog, written with Append (one atomic batch, one fsync), read with
-//     Read (batch Direct Get), located with Info and SeqAtTime, and watched with
-//     Watch (wakes on append, no polling). ErrLogNotFound.
+//     Read (sequential readers through cached read cursors, pull consumers
+//     kept between calls; other reads by batch Direct Get; cursor.go),
+//     followed with Tail (an ordered consumer pushing records), located with
+//     Info and SeqAtTime, and watched with Watch (wakes on append, no
+//     polling). ErrLogNotFound.
 //   - KV buckets (KV): JetStream key-value buckets, compare-and-set by revision.
 //     jetstream.ErrKeyNotFound.
 //   - Object stores (ObjectStore): blobs such as function code.
@@ -61,7 +64,15 @@ type Options struct {
 	Replicas int
 	// Durability is DurabilityAlways (default) or DurabilityFast.
 	Durability string
-	Logger     *slog.Logger
+	// ReadCursors bounds the read cursors (JetStream consumers serving
+	// sequential Reads, see cursor.go), idle and in use. 0 means
+	// DefaultReadCursors; negative turns cursors off (every Read is a batch
+	// Direct Get).
+	ReadCursors int
+	// ReadCursorIdle is how long an unused read cursor is kept. 0 means
+	// DefaultReadCursorIdle.
+	ReadCursorIdle time.Duration
+	Logger         *slog.Logger
 }
 
 // Store is an open connection to JetStream. It is safe for concurrent use.
@@ -73,6 +84,7 @@ type Store struct {
 	log      *slog.Logger
 	watch    *watchHub
 	reads    *readMux
+	cursors  *cursorCache // nil with Options.ReadCursors < 0
 	// appenders holds one group-commit queue per log subject.
 	appenders sync.Map
 }
@@ -159,6 +171,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("storage: read subscription: %w", err)
 	}
+	if opts.ReadCursors >= 0 {
+		n := opts.ReadCursors
+		if n == 0 {
+			n = DefaultReadCursors
+		}
+		s.cursors = newCursorCache(js, log, n, opts.ReadCursorIdle, s.srv == nil)
+	}
 	return s, nil
 }
 
@@ -166,6 +185,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 // (which flushes every stream to disk).
 func (s *Store) Close() error {
 	var errs []error
+	if s.cursors != nil {
+		s.cursors.close()
+	}
 	if s.watch != nil {
 		s.watch.close()
 	}

@@ -1,0 +1,604 @@
+package storage
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// Read cursors. A batch Direct Get makes the server generate six headers
+// per record (net/http.Header.Write, a third of its CPU when serving
+// GetRecords) and the client parse them; a pull consumer delivers the same
+// records with their position, arrival time and pending count in the reply
+// subject. Sequential readers (GetRecords loops: each call starts where the
+// previous one ended) are therefore served by cached consumers:
+//
+//   - A cursor is an ephemeral pull consumer (AckNone, memory storage, R1)
+//     of one log, idle in the cache under the key (log, next sequence).
+//   - A Read at a sequence where a cursor waits checks it out exclusively,
+//     sends no-wait pull requests for up to max records (and the byte
+//     budget), and puts it back under its new next sequence. Two readers at
+//     the same position never share one: the second misses.
+//   - A miss opens a cursor when max >= minCursorBatch (see below), else it
+//     is answered with a batch Direct Get, as is every Read when the cache
+//     is full of cursors in use or recently used.
+//   - Bounds: at most Options.ReadCursors cursors (idle and in use); the
+//     least recently used idle one is evicted (its consumer deleted) for a
+//     new one once it has been idle for a tenth of the idle time. Idle
+//     cursors expire after Options.ReadCursorIdle; the consumers carry an
+//     InactiveThreshold so the server removes them after a crash of ours.
+//     DeleteLog drops the log's cursors, Close deletes them all.
+//
+// Batch visibility. Direct Gets hold the stream's isolation lock, which a
+// single-node server holds across an atomic batch's whole commit including
+// its fsync, so they never see part of a batch, nor a batch that may still
+// fail. Consumer deliveries are not isolated: a consumer may deliver the
+// first records of a batch while the rest (and the fsync) are still being
+// written, and a failing write leaves a stored prefix the producer was told
+// failed (nats-server stream.go, isolateMu). So before a cursor Read returns
+// records beyond those it already vouched for, it sends a Direct Get for a
+// sequence that cannot exist (the barrier): its answer comes after every
+// commit that had begun when the records were delivered has finished. A
+// Read therefore returns a record only once a Direct Get could have
+// returned it too. On replicated streams records reach the store only
+// after their batch is committed by the Raft group, so the barrier is
+// merely redundant there.
+//
+// Fresh appends. The server counts a consumer's pending records from
+// signals it sends after acknowledging an append, so right after an Append
+// a no-wait pull may answer "no messages" although the records are
+// stored. A cursor Read that gets nothing at all therefore asks a Direct
+// Get, and if that finds records they are the answer (the cursor is then
+// behind the caller and is dropped).
+
+// Defaults for Options.ReadCursors and Options.ReadCursorIdle.
+const (
+	DefaultReadCursors    = 256
+	DefaultReadCursorIdle = 30 * time.Second
+)
+
+// minCursorBatch is the heuristic for a miss: a Read asking for at least
+// this many records opens a cursor. GetRecords defaults to Limit 10000 and
+// so does the KCL, so bulk readers get cursors; a small, possibly one-off
+// read (the CLI with --limit 10, a test) is one Direct Get and leaves no
+// consumer behind. Opening a consumer costs about as much as reading a few
+// dozen records by Direct Get; a cursor saves several microseconds per
+// record from then on.
+const minCursorBatch = 1000
+
+// cursorSlack is added to the server-side InactiveThreshold beyond the
+// idle time, so the server never removes a cursor we still keep.
+const cursorSlack = 30 * time.Second
+
+// cursorMaxRounds bounds the pull requests of one Read (see fetch).
+const cursorMaxRounds = 8
+
+type cursorKey struct {
+	stream string
+	seq    uint64
+}
+
+// cursor is one pull consumer serving sequential Reads of one log.
+type cursor struct {
+	stream   string
+	name     string // consumer name
+	nextSubj string // where pull requests go
+	// safe: records up to here passed a barrier (see "Batch visibility").
+	// Only the reader that checked the cursor out touches it.
+	safe uint64
+
+	// Guarded by cursorCache.mu:
+	key       cursorKey
+	idleSince time.Time
+	elem      *list.Element // in lru while idle, nil while checked out
+	dropped   bool          // its log was deleted while checked out
+}
+
+// cursorCache holds the cursors of one Store. Its janitor goroutine expires
+// idle cursors and deletes the consumers of cursors that are gone; close
+// stops it.
+type cursorCache struct {
+	js        jetstream.JetStream
+	log       *slog.Logger
+	max       int
+	idleTTL   time.Duration
+	evictIdle time.Duration // an idle cursor may be evicted after this long
+	deleteAll bool          // Close deletes the idle consumers (external server)
+
+	mu sync.Mutex
+	// The fields below are guarded by mu.
+	now    func() time.Time
+	idle   map[cursorKey][]*cursor
+	lru    list.List                       // idle cursors, most recently used first
+	live   map[string]map[*cursor]struct{} // every cursor (idle or in use) by stream
+	total  int                             // cursors idle or in use
+	doomed []*cursor                       // consumers the janitor must delete
+	closed bool
+
+	wake chan struct{}
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+func newCursorCache(js jetstream.JetStream, log *slog.Logger, max int, idle time.Duration, deleteAll bool) *cursorCache {
+	if idle <= 0 {
+		idle = DefaultReadCursorIdle
+	}
+	c := &cursorCache{
+		js: js, log: log, max: max, idleTTL: idle, evictIdle: idle / 10, deleteAll: deleteAll,
+		now:  time.Now,
+		idle: map[cursorKey][]*cursor{}, live: map[string]map[*cursor]struct{}{},
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	c.stop = stop
+	go c.janitor(ctx)
+	return c
+}
+
+// checkout takes an idle cursor waiting at (stream, seq), or returns nil.
+func (c *cursorCache) checkout(stream string, seq uint64) *cursor {
+	key := cursorKey{stream, seq}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	list := c.idle[key]
+	if len(list) == 0 {
+		return nil
+	}
+	cur := list[len(list)-1]
+	list[len(list)-1] = nil
+	if len(list) == 1 {
+		delete(c.idle, key)
+	} else {
+		c.idle[key] = list[:len(list)-1]
+	}
+	c.lru.Remove(cur.elem)
+	cur.elem = nil
+	return cur
+}
+
+// open creates a cursor at seq, checked out to the caller. It returns nil
+// without an error when there is no room: every cursor is in use or was
+// used too recently to evict. A missing log is ErrLogNotFound.
+func (c *cursorCache) open(ctx context.Context, id, stream string, seq uint64) (*cursor, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, nil
+	}
+	if c.total >= c.max {
+		back := c.lru.Back()
+		if back == nil || c.now().Sub(back.Value.(*cursor).idleSince) < c.evictIdle {
+			c.mu.Unlock()
+			return nil, nil
+		}
+		c.removeIdleLocked(back.Value.(*cursor), true)
+	}
+	c.total++ // reserve the slot while creating
+	c.mu.Unlock()
+
+	name := "psr_" + nuid.Next()
+	_, err := c.js.CreateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		Name:              name,
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       seq,
+		AckPolicy:         jetstream.AckNonePolicy,
+		MaxWaiting:        4,
+		InactiveThreshold: c.idleTTL + cursorSlack,
+		MemoryStorage:     true,
+		Replicas:          1,
+		Metadata:          map[string]string{"penstock-read-cursor": id},
+	})
+	if err != nil {
+		c.mu.Lock()
+		c.total--
+		c.mu.Unlock()
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, fmt.Errorf("%w: %s", ErrLogNotFound, id)
+		}
+		return nil, fmt.Errorf("opening read cursor on log %s: %w", id, err)
+	}
+	cur := &cursor{stream: stream, name: name, nextSubj: "$JS.API.CONSUMER.MSG.NEXT." + stream + "." + name}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		c.total--
+		c.doomed = append(c.doomed, cur) // too late for Close; the server's threshold removes it
+		return nil, nil
+	}
+	set := c.live[stream]
+	if set == nil {
+		set = map[*cursor]struct{}{}
+		c.live[stream] = set
+	}
+	set[cur] = struct{}{}
+	return cur, nil
+}
+
+// put returns a checked-out cursor to the cache, waiting at next.
+func (c *cursorCache) put(cur *cursor, next uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || cur.dropped {
+		c.forgetLocked(cur)
+		return
+	}
+	cur.key = cursorKey{cur.stream, next}
+	cur.idleSince = c.now()
+	c.idle[cur.key] = append(c.idle[cur.key], cur)
+	cur.elem = c.lru.PushFront(cur)
+}
+
+// discard drops a checked-out cursor that can no longer be trusted (its
+// position is unknown or its consumer failed) and deletes its consumer.
+func (c *cursorCache) discard(cur *cursor) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.forgetLocked(cur)
+	if !cur.dropped && !c.closed {
+		c.doomed = append(c.doomed, cur)
+		notify(c.wake)
+	}
+}
+
+// forgetLocked removes a checked-out cursor from the books. Lock must be held.
+func (c *cursorCache) forgetLocked(cur *cursor) {
+	if set := c.live[cur.stream]; set != nil {
+		if _, ok := set[cur]; ok {
+			delete(set, cur)
+			if len(set) == 0 {
+				delete(c.live, cur.stream)
+			}
+			c.total--
+		}
+	}
+}
+
+// removeIdleLocked takes an idle cursor out of the cache; with del its
+// consumer is deleted by the janitor. Lock must be held.
+func (c *cursorCache) removeIdleLocked(cur *cursor, del bool) {
+	list := c.idle[cur.key]
+	for i, x := range list {
+		if x == cur {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(c.idle, cur.key)
+	} else {
+		c.idle[cur.key] = list
+	}
+	c.lru.Remove(cur.elem)
+	cur.elem = nil
+	c.forgetLocked(cur)
+	if del {
+		c.doomed = append(c.doomed, cur)
+		notify(c.wake)
+	}
+}
+
+// dropLog forgets the cursors of a deleted log. Deleting the stream deleted
+// their consumers; cursors in use are not put back.
+func (c *cursorCache) dropLog(stream string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Cursors in use stay in live (and in the count) until they come back.
+	for cur := range c.live[stream] {
+		if cur.elem != nil {
+			c.removeIdleLocked(cur, false)
+		} else {
+			cur.dropped = true
+		}
+	}
+}
+
+// expire moves the cursors idle for longer than the idle time to doomed.
+func (c *cursorCache) expire() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	for e := c.lru.Back(); e != nil; e = c.lru.Back() {
+		cur := e.Value.(*cursor)
+		if now.Sub(cur.idleSince) < c.idleTTL {
+			break
+		}
+		c.removeIdleLocked(cur, true)
+	}
+}
+
+func (c *cursorCache) takeDoomed() []*cursor {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.doomed
+	c.doomed = nil
+	return d
+}
+
+// janitor expires idle cursors and deletes the consumers of cursors that
+// left the cache, until ctx ends.
+func (c *cursorCache) janitor(ctx context.Context) {
+	defer close(c.done)
+	tick := time.NewTicker(min(max(c.idleTTL/4, time.Millisecond), 5*time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			c.expire()
+		case <-c.wake:
+		}
+		c.deleteConsumers(ctx, c.takeDoomed())
+	}
+}
+
+func (c *cursorCache) deleteConsumers(ctx context.Context, doomed []*cursor) {
+	for _, cur := range doomed {
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := c.js.DeleteConsumer(dctx, cur.stream, cur.name)
+		cancel()
+		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			if ctx.Err() != nil {
+				return
+			}
+			c.log.Debug("deleting read cursor", "stream", cur.stream, "consumer", cur.name, "err", err)
+		}
+	}
+}
+
+// close stops the janitor and forgets every cursor. Against an external
+// server the idle cursors' consumers are deleted (within a few seconds in
+// all); an embedded server drops its memory consumers when it shuts down.
+// Cursors in use are not put back; their consumers expire on the server.
+func (c *cursorCache) close() {
+	c.stop()
+	<-c.done
+	c.mu.Lock()
+	c.closed = true
+	doomed := c.doomed
+	c.doomed = nil
+	for e := c.lru.Front(); e != nil; e = e.Next() {
+		doomed = append(doomed, e.Value.(*cursor))
+	}
+	c.lru.Init()
+	clear(c.idle)
+	clear(c.live)
+	c.total = 0
+	c.mu.Unlock()
+	if c.deleteAll && len(doomed) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c.deleteConsumers(ctx, doomed)
+	}
+}
+
+// stats reports the cursors idle and in total.
+func (c *cursorCache) stats() (idle, total int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len(), c.total
+}
+
+// readCursor serves a Read through a cursor. ok=false: no cursor served it
+// (a small miss, no room, or a cursor failed before delivering anything);
+// the caller answers with a Direct Get.
+func (s *Store) readCursor(ctx context.Context, id, stream string, seq uint64, max, maxBytes int) (res ReadResult, ok bool, err error) {
+	cur := s.cursors.checkout(stream, seq)
+	if cur == nil {
+		if max < minCursorBatch {
+			return ReadResult{}, false, nil
+		}
+		if cur, err = s.cursors.open(ctx, id, stream, seq); err != nil {
+			if errors.Is(err, ErrLogNotFound) {
+				return ReadResult{}, true, err
+			}
+			s.log.Debug("read cursor not opened, using Direct Get", "log", id, "err", err)
+			return ReadResult{}, false, nil
+		}
+		if cur == nil {
+			return ReadResult{}, false, nil
+		}
+	}
+	res, empty, err := s.fetch(ctx, id, cur, max, maxBytes)
+	switch {
+	case err != nil:
+		s.cursors.discard(cur)
+		if errors.Is(err, errCursorGone) {
+			return ReadResult{}, false, nil
+		}
+		return ReadResult{}, true, err
+	case empty:
+		// The consumer saw nothing; make sure nothing is there (see
+		// "Fresh appends").
+		res, err := s.readDirect(ctx, id, stream, seq, max, maxBytes)
+		if err != nil || len(res.Records) > 0 {
+			s.cursors.discard(cur)
+		} else {
+			s.cursors.put(cur, seq)
+		}
+		return res, true, err
+	}
+	next := seq
+	if n := len(res.Records); n > 0 {
+		next = res.Records[n-1].Seq + 1
+	}
+	s.cursors.put(cur, next)
+	return res, true, nil
+}
+
+// errCursorGone: the cursor's consumer no longer answers (deleted with its
+// log, removed by the server, or a cluster change); nothing was delivered.
+var errCursorGone = errors.New("storage: read cursor gone")
+
+// fetch reads up to max records through the cursor. empty: the consumer had
+// nothing at all to deliver. After an error the cursor's position is
+// unknown.
+//
+// Byte budget: the server counts subject, reply subject, headers and body
+// against a pull request's max_bytes and stops before a record that does
+// not fit, so a request for the bytes left keeps the data within maxBytes.
+// When it stopped on bytes, the next request asks for the rest, until max
+// records, the budget, or the end of the log is reached (a few rounds). A
+// first record larger than the budget is fetched on its own.
+func (s *Store) fetch(ctx context.Context, id string, cur *cursor, max, maxBytes int) (res ReadResult, empty bool, err error) {
+	data := 0
+	for round := 0; round < cursorMaxRounds && len(res.Records) < max; round++ {
+		n, budget := max-len(res.Records), 0
+		if maxBytes > 0 {
+			if budget = maxBytes - data; budget <= 0 {
+				break
+			}
+		}
+		msgs, status, err := s.pull(ctx, id, cur, n, budget)
+		if err != nil {
+			return ReadResult{}, false, err
+		}
+		if res.Records == nil {
+			res.Records = make([]Record, 0, len(msgs))
+		}
+		for _, m := range msgs {
+			r, pending, err := deliveredRecord(m)
+			if err != nil {
+				return ReadResult{}, false, fmt.Errorf("reading log %s: %w", id, err)
+			}
+			res.Records = append(res.Records, r)
+			res.Pending = pending
+			data += len(r.Data)
+		}
+		switch status.Get("Status") {
+		case "": // got all n
+			continue
+		case "404": // No Messages: the end of the log
+			if len(res.Records) == 0 {
+				return res, true, nil
+			}
+			res.Pending = 0
+		case "409":
+			switch desc := status.Get("Description"); {
+			case strings.HasPrefix(desc, "Message Size Exceeds MaxBytes"):
+				if len(msgs) > 0 {
+					continue
+				}
+				if len(res.Records) == 0 {
+					// The first record alone exceeds the budget: it is
+					// returned anyway, on its own.
+					maxBytes, max = 0, 1
+					continue
+				}
+			case strings.HasPrefix(desc, "Batch Completed"):
+			default:
+				return s.cursorFailed(id, res, status)
+			}
+		case "503": // no responders
+			return s.cursorFailed(id, res, status)
+		default:
+			return s.cursorFailed(id, res, status)
+		}
+		break
+	}
+	if n := len(res.Records); n > 0 && res.Records[n-1].Seq > cur.safe {
+		if err := s.barrier(ctx, id, cur.stream); err != nil {
+			return ReadResult{}, false, err
+		}
+		cur.safe = res.Records[n-1].Seq
+	}
+	return res, false, nil
+}
+
+func (s *Store) cursorFailed(id string, res ReadResult, status nats.Header) (ReadResult, bool, error) {
+	if len(res.Records) == 0 {
+		return ReadResult{}, false, errCursorGone
+	}
+	return ReadResult{}, false, fmt.Errorf("reading log %s through a cursor: status %s %s", id, status.Get("Status"), status.Get("Description"))
+}
+
+// pull sends one no-wait pull request and collects its deliveries.
+func (s *Store) pull(ctx context.Context, id string, cur *cursor, n, maxBytes int) ([]*nats.Msg, nats.Header, error) {
+	req := make([]byte, 0, 64)
+	req = append(req, `{"batch":`...)
+	req = strconv.AppendInt(req, int64(n), 10)
+	if maxBytes > 0 {
+		req = append(req, `,"max_bytes":`...)
+		req = strconv.AppendInt(req, int64(maxBytes), 10)
+	}
+	req = append(req, `,"no_wait":true}`...)
+	c, err := s.collect(ctx, id, cur.nextSubj, req, n, n, cur.name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.msgs, c.status, nil
+}
+
+// barrier returns once every atomic batch commit that had begun on the log
+// when it was called has finished: a Direct Get waits for the stream's
+// isolation lock. It asks for a sequence that cannot exist.
+func (s *Store) barrier(ctx context.Context, id, stream string) error {
+	c, err := s.collect(ctx, id, "$JS.API.DIRECT.GET."+stream, []byte(`{"seq":18446744073709551615}`), 1, 0, "")
+	if err != nil {
+		return err
+	}
+	switch c.status.Get("Status") {
+	case "404":
+		return nil
+	case "503":
+		return s.logErr(id, jetstream.ErrStreamNotFound)
+	default:
+		return fmt.Errorf("reading log %s: barrier: status %s %s", id, c.status.Get("Status"), c.status.Get("Description"))
+	}
+}
+
+// deliveredRecord decodes a consumer delivery; pending is how many records
+// followed it in the log when it was delivered.
+func deliveredRecord(m *nats.Msg) (Record, uint64, error) {
+	seq, ts, pending, ok := ackMeta(m.Reply)
+	if !ok {
+		return Record{}, 0, fmt.Errorf("bad delivery reply subject %q", m.Reply)
+	}
+	pk, data, err := decodeBody(m.Data)
+	if err != nil {
+		return Record{}, 0, err
+	}
+	return Record{Seq: seq, Time: time.Unix(0, ts).UTC(), PartitionKey: pk, Data: data}, pending, nil
+}
+
+// ackMeta reads the stream sequence, timestamp and pending count from a
+// consumer delivery's reply subject, either
+// $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending> or,
+// from newer servers,
+// $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>[.<token>].
+func ackMeta(reply string) (seq uint64, ts int64, pending uint64, ok bool) {
+	rest, ok := strings.CutPrefix(reply, "$JS.ACK.")
+	if !ok {
+		return 0, 0, 0, false
+	}
+	var tok [10]string
+	n := 0
+	for more := true; more && n < len(tok); n++ {
+		tok[n], rest, more = strings.Cut(rest, ".")
+	}
+	var f []string // delivered, sseq, cseq, ts, pending
+	switch {
+	case n == 7:
+		f = tok[2:7]
+	case n >= 9:
+		f = tok[4:9]
+	default:
+		return 0, 0, 0, false
+	}
+	var err1, err2, err3 error
+	seq, err1 = strconv.ParseUint(f[1], 10, 64)
+	ts, err2 = strconv.ParseInt(f[3], 10, 64)
+	pending, err3 = strconv.ParseUint(f[4], 10, 64)
+	return seq, ts, pending, err1 == nil && err2 == nil && err3 == nil
+}
