@@ -152,6 +152,9 @@ func (c *Client) GetShardIterator(ctx context.Context, in IteratorInput) (string
 	if !ok || !s.end() {
 		return "", fmt.Errorf("getting a %s iterator for %s of %s: decoding the reply: %w", in.Type, in.ShardID, in.Stream, errMalformed)
 	}
+	if len(it) == 0 {
+		return "", fmt.Errorf("getting a %s iterator for %s of %s: the reply has no ShardIterator", in.Type, in.ShardID, in.Stream)
+	}
 	return string(it), nil
 }
 
