@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -187,6 +189,9 @@ func checkAppenders(t *testing.T, in []byte) {
 		if got := o.appendJSON(nil); !bytes.Equal(got, want) {
 			t.Fatalf("appender:\n%s\ntree:\n%s", got, want)
 		}
+		if g, ok := o.(*getRecordsOut); ok {
+			checkStream(t, g, want)
+		}
 	}
 	for _, sh := range []int{0, 1, shard, 1<<31 - 1} {
 		for _, seq := range []uint64{0, 1, uint64(len(in)), 1<<64 - 1} {
@@ -197,5 +202,43 @@ func checkAppenders(t *testing.T, in []byte) {
 		if got, want := shardID(sh), fmt.Sprintf("shardId-%012d", sh); got != want {
 			t.Fatalf("shardID(%d) = %s, want %s", sh, got, want)
 		}
+	}
+}
+
+// checkStream checks that a GetRecords answer written in chunks (of several
+// sizes, down to the smallest the writer allows) and through writeHTTP is
+// want, with a matching Content-Length.
+func checkStream(t *testing.T, o *getRecordsOut, want []byte) {
+	t.Helper()
+	for _, size := range []int{4, 5, 6, 7, 13, 64, 1000, streamChunk} {
+		var buf bytes.Buffer
+		aw := &answerWriter{chunk: make([]byte, 0, size), w: &buf}
+		aw.skel, aw.holes = o.appendParts(nil, nil, false)
+		o.stream(aw)
+		if !bytes.Equal(buf.Bytes(), want) {
+			t.Fatalf("streamed in chunks of %d:\n%s\nwant:\n%s", size, buf.Bytes(), want)
+		}
+	}
+	rec := httptest.NewRecorder()
+	o.writeHTTP(rec)
+	if got := rec.Body.Bytes(); !bytes.Equal(got, want) || rec.Header().Get("Content-Length") != strconv.Itoa(len(want)) {
+		t.Fatalf("writeHTTP: Content-Length %s, body:\n%s\nwant %d bytes:\n%s", rec.Header().Get("Content-Length"), got, len(want), want)
+	}
+}
+
+func TestGetRecordsStream(t *testing.T) {
+	now := time.UnixMilli(1_700_000_000_123)
+	var recs []storage.Record
+	for i := range 50 {
+		recs = append(recs, storage.Record{Seq: uint64(i + 1), Time: now, PartitionKey: "k<" + strconv.Itoa(i) + ">", Data: bytes.Repeat([]byte{byte(i)}, i*i)})
+	}
+	recs = append(recs, storage.Record{Seq: 99, Time: now, PartitionKey: "big", Data: bytes.Repeat([]byte("xyz"), streamChunk)})
+	for _, o := range []*getRecordsOut{
+		{shard: 3, recs: recs, behind: 5, next: "AAAA", hasNext: true},
+		{shard: 3, recs: recs[:1], children: []any{}},
+		{recs: nil, hasNext: true, next: "it"},
+	} {
+		want, _ := encodeBody(o.tree(), false)
+		checkStream(t, o, want)
 	}
 }

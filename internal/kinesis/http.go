@@ -183,6 +183,10 @@ func writeOK(w http.ResponseWriter, out any, isCBOR bool) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	if g, ok := out.(*getRecordsOut); ok && !isCBOR {
+		g.writeHTTP(w)
+		return
+	}
 	if a, ok := out.(jsonAppender); ok {
 		if !isCBOR {
 			buf := getBuf()

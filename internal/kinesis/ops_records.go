@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -557,6 +559,14 @@ func (o *getRecordsOut) appendJSON(b []byte) []byte {
 	if cap(b) < size {
 		b = append(make([]byte, 0, size), b...)
 	}
+	b, _ = o.appendParts(b, nil, true)
+	return b
+}
+
+// appendParts appends the answer's JSON. With data false each record's
+// Data is left out and the offset where its base64 belongs is appended to
+// holes instead: the skeleton that writeHTTP fills in while writing.
+func (o *getRecordsOut) appendParts(b []byte, holes []int, data bool) ([]byte, []int) {
 	b = append(b, '{')
 	if o.children != nil {
 		var buf bytes.Buffer
@@ -580,14 +590,110 @@ func (o *getRecordsOut) appendJSON(b []byte) []byte {
 		b = append(b, `{"ApproximateArrivalTimestamp":`...)
 		b = appendJSONTime(b, rec.Time)
 		b = append(b, `,"Data":"`...)
-		b = base64.StdEncoding.AppendEncode(b, rec.Data)
+		if data {
+			b = appendBase64(b, rec.Data)
+		} else {
+			holes = append(holes, len(b))
+		}
 		b = append(b, `","PartitionKey":`...)
 		b = appendJSONString(b, rec.PartitionKey)
 		b = append(b, `,"SequenceNumber":"`...)
 		b = appendSequenceNumber(b, o.shard, rec.Seq)
 		b = append(b, `"}`...)
 	}
-	return append(b, "]}"...)
+	return append(b, "]}"...), holes
+}
+
+// A GetRecords answer runs to 14 MB (10,000 records of 1 KiB in base64).
+// Rather than building it whole in memory and then copying it to the
+// connection, writeHTTP appends everything but the records' data once (the
+// skeleton, about 150 bytes a record), which gives the exact
+// Content-Length, then fills a chunk buffer with the skeleton and each
+// record's data encoded in place, writing the chunk out whenever it is
+// full. The bytes are those appendJSON produces (TestGetRecordsStream).
+
+// streamChunk is the size of the writes of a streamed answer (at least 4:
+// one base64 group).
+const streamChunk = 256 << 10
+
+// answerWriter holds the buffers of one streamed answer; they are pooled.
+type answerWriter struct {
+	skel  []byte
+	holes []int
+	chunk []byte
+	w     io.Writer
+	err   error
+}
+
+var answerWriters = sync.Pool{New: func() any { return &answerWriter{chunk: make([]byte, 0, streamChunk)} }}
+
+// writeHTTP writes the answer as a JSON response with its Content-Length.
+func (o *getRecordsOut) writeHTTP(w http.ResponseWriter) {
+	aw := answerWriters.Get().(*answerWriter)
+	defer func() {
+		if cap(aw.skel) > 8<<20 {
+			aw.skel = nil // an unusually large answer: do not keep its buffer
+		}
+		aw.skel, aw.holes, aw.chunk, aw.w, aw.err = aw.skel[:0], aw.holes[:0], aw.chunk[:0], nil, nil
+		answerWriters.Put(aw)
+	}()
+	aw.skel, aw.holes = o.appendParts(aw.skel, aw.holes, false)
+	n := len(aw.skel)
+	for i := range o.recs {
+		n += base64.StdEncoding.EncodedLen(len(o.recs[i].Data))
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(n))
+	w.WriteHeader(http.StatusOK)
+	aw.w = w
+	o.stream(aw)
+}
+
+// stream writes the skeleton with the records' data filled in, through the
+// chunk buffer.
+func (o *getRecordsOut) stream(aw *answerWriter) {
+	pos := 0
+	for i, hole := range aw.holes {
+		aw.put(aw.skel[pos:hole])
+		pos = hole
+		data := o.recs[i].Data
+		for len(data) > 0 && aw.err == nil {
+			room := cap(aw.chunk) - len(aw.chunk)
+			if room < 4 {
+				aw.flush()
+				continue
+			}
+			n := len(data)
+			if base64.StdEncoding.EncodedLen(n) > room {
+				n = room / 4 * 3 // whole groups of 3 bytes: no padding inside
+			}
+			aw.chunk = appendBase64(aw.chunk, data[:n])
+			data = data[n:]
+		}
+	}
+	aw.put(aw.skel[pos:])
+	aw.flush()
+}
+
+// put copies p into the chunk buffer, writing out the full chunks.
+func (aw *answerWriter) put(p []byte) {
+	for len(p) > 0 && aw.err == nil {
+		if len(aw.chunk) == cap(aw.chunk) {
+			aw.flush()
+			continue
+		}
+		n := copy(aw.chunk[len(aw.chunk):cap(aw.chunk)], p)
+		aw.chunk = aw.chunk[:len(aw.chunk)+n]
+		p = p[n:]
+	}
+}
+
+// flush writes the chunk buffer out. After a failed write (the client went
+// away) the rest is dropped.
+func (aw *answerWriter) flush() {
+	if len(aw.chunk) > 0 && aw.err == nil {
+		_, aw.err = aw.w.Write(aw.chunk)
+	}
+	aw.chunk = aw.chunk[:0]
 }
 
 // appendJSONTime appends a timestamp as writeJSON writes it.
