@@ -254,7 +254,9 @@ func TestDifferentialErrorsAgainstPenstock(t *testing.T) {
 				Records: []types.PutRecordsRequestEntry{{PartitionKey: aws.String("k"), Data: []byte("x")}}})
 			return err
 		},
-		wire:     func() error { return w.PutRecords(ctx, "nope", []wire.Entry{{PartitionKey: "k", Data: []byte("x")}}, &put) },
+		wire: func() error {
+			return w.PutRecords(ctx, "nope", []wire.Entry{{PartitionKey: "k", Data: []byte("x")}}, &put)
+		},
 		wantCode: wire.CodeResourceNotFound,
 	}, {
 		name: "GetShardIterator of a missing stream",

@@ -201,8 +201,8 @@ func TestGetRecordsOutputDecode(t *testing.T) {
 		body: `{"Records":[{"SequenceNumber":"49\u0036","ApproximateArrivalTimestamp":1.700000000123E9,"Data":"` + escapedSlash + `","PartitionKey":"q\"u\\o\u00e9\ud83d\ude00","EncryptionType":"NONE","Extra":{"a":[1,true,null,"x"]}}],"NextShardIterator":"AAAAAAAA\/BBB","MillisBehindLatest":3000,"Unknown":[{}],"ChildShards":null}`,
 		recs: []rec{{"496", "q\"u\\oé😀", binary, 1.700000000123e9}}, next: "AAAAAAAA/BBB", behind: 3000, hasBeh: true,
 	}, {
-		name: "empty records, null iterator: a closed shard read to its end",
-		body: `{"Records":[],"NextShardIterator":null,"MillisBehindLatest":0,"ChildShards":[{"ShardId":"shardId-000000000002","ParentShards":["shardId-000000000000"],"HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"1"}}]}`,
+		name:   "empty records, null iterator: a closed shard read to its end",
+		body:   `{"Records":[],"NextShardIterator":null,"MillisBehindLatest":0,"ChildShards":[{"ShardId":"shardId-000000000002","ParentShards":["shardId-000000000000"],"HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"1"}}]}`,
 		hasBeh: true, children: true,
 	}, {
 		name: "escaped member names, data with escaped newlines (DecodeString skips them)",
