@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -197,6 +198,9 @@ func (e *env) handOver(inv *invocation, out outcome) {
 	e.reporting.Lock()
 	defer e.reporting.Unlock()
 	inv.done <- out
+	// The invoker was readied on this P; without a yield it would wait
+	// for this bookkeeping (or for another P to steal it).
+	goruntime.Gosched()
 	var init time.Duration
 	if inv.cold {
 		init = e.initTime()
