@@ -46,13 +46,17 @@ import (
 // first records of a batch while the rest (and the fsync) are still being
 // written, and a failing write leaves a stored prefix the producer was told
 // failed (nats-server stream.go, isolateMu). So before a cursor Read returns
-// records beyond those it already vouched for, it sends a Direct Get for a
-// sequence that cannot exist (the barrier): its answer comes after every
-// commit that had begun when the records were delivered has finished. A
-// Read therefore returns a record only once a Direct Get could have
-// returned it too. On replicated streams records reach the store only
-// after their batch is committed by the Raft group, so the barrier is
-// merely redundant there.
+// records it sends a Direct Get for a sequence that cannot exist (the
+// barrier, one small round trip per Read): its answer comes after every
+// commit that had begun when the records were delivered has finished,
+// fsync included. A Read therefore returns a record only once a Direct Get
+// could have returned it too. (A commit that fails part way, say because
+// the store was closed, leaves what it wrote stored, for the server to
+// recover on restart; both paths then return those records although the
+// producer was told the append failed.) On replicated streams records
+// reach the store only after the Raft group committed their batch, so
+// there a consumer may deliver part of a batch whose rest is still being
+// applied but which can no longer fail, and the barrier is redundant.
 //
 // Fresh appends. The server counts a consumer's pending records from
 // signals it sends after acknowledging an append, so right after an Append
@@ -93,9 +97,11 @@ type cursor struct {
 	stream   string
 	name     string // consumer name
 	nextSubj string // where pull requests go
-	// safe: records up to here passed a barrier (see "Batch visibility").
-	// Only the reader that checked the cursor out touches it.
-	safe uint64
+	// dseq is the consumer's last delivery sequence seen. AckNone
+	// deliveries are numbered 1, 2, 3...: a gap means a delivery went
+	// astray and the cursor's position is unknown. Only the reader that
+	// checked the cursor out touches it.
+	dseq uint64
 
 	// Guarded by cursorCache.mu:
 	key       cursorKey
@@ -468,16 +474,21 @@ func (s *Store) fetch(ctx context.Context, id string, cur *cursor, max, maxBytes
 			res.Records = make([]Record, 0, len(msgs))
 		}
 		for _, m := range msgs {
-			r, pending, err := deliveredRecord(m)
+			r, dseq, pending, err := deliveredRecord(m)
 			if err != nil {
 				return ReadResult{}, false, fmt.Errorf("reading log %s: %w", id, err)
 			}
+			if dseq != cur.dseq+1 {
+				s.log.Warn("read cursor lost track of its deliveries", "log", id, "consumer", cur.name, "delivery", dseq, "want", cur.dseq+1)
+				return ReadResult{}, false, errCursorGone
+			}
+			cur.dseq = dseq
 			res.Records = append(res.Records, r)
 			res.Pending = pending
 			data += len(r.Data)
 		}
 		switch status.Get("Status") {
-		case "": // got all n
+		case "": // served in full: n records, or exactly the budget's bytes
 			continue
 		case "404": // No Messages: the end of the log
 			if len(res.Records) == 0 {
@@ -498,29 +509,19 @@ func (s *Store) fetch(ctx context.Context, id string, cur *cursor, max, maxBytes
 				}
 			case strings.HasPrefix(desc, "Batch Completed"):
 			default:
-				return s.cursorFailed(id, res, status)
+				return ReadResult{}, false, errCursorGone
 			}
-		case "503": // no responders
-			return s.cursorFailed(id, res, status)
-		default:
-			return s.cursorFailed(id, res, status)
+		default: // 503 no responders: the consumer is gone; or a cluster event
+			return ReadResult{}, false, errCursorGone
 		}
 		break
 	}
-	if n := len(res.Records); n > 0 && res.Records[n-1].Seq > cur.safe {
+	if len(res.Records) > 0 {
 		if err := s.barrier(ctx, id, cur.stream); err != nil {
 			return ReadResult{}, false, err
 		}
-		cur.safe = res.Records[n-1].Seq
 	}
 	return res, false, nil
-}
-
-func (s *Store) cursorFailed(id string, res ReadResult, status nats.Header) (ReadResult, bool, error) {
-	if len(res.Records) == 0 {
-		return ReadResult{}, false, errCursorGone
-	}
-	return ReadResult{}, false, fmt.Errorf("reading log %s through a cursor: status %s %s", id, status.Get("Status"), status.Get("Description"))
 }
 
 // pull sends one no-wait pull request and collects its deliveries.
@@ -533,7 +534,7 @@ func (s *Store) pull(ctx context.Context, id string, cur *cursor, n, maxBytes in
 		req = strconv.AppendInt(req, int64(maxBytes), 10)
 	}
 	req = append(req, `,"no_wait":true}`...)
-	c, err := s.collect(ctx, id, cur.nextSubj, req, n, n, cur.name)
+	c, err := s.collect(ctx, id, cur.nextSubj, req, n, n, maxBytes, cur.name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -544,7 +545,7 @@ func (s *Store) pull(ctx context.Context, id string, cur *cursor, n, maxBytes in
 // when it was called has finished: a Direct Get waits for the stream's
 // isolation lock. It asks for a sequence that cannot exist.
 func (s *Store) barrier(ctx context.Context, id, stream string) error {
-	c, err := s.collect(ctx, id, "$JS.API.DIRECT.GET."+stream, []byte(`{"seq":18446744073709551615}`), 1, 0, "")
+	c, err := s.collect(ctx, id, "$JS.API.DIRECT.GET."+stream, []byte(`{"seq":18446744073709551615}`), 1, 0, 0, "")
 	if err != nil {
 		return err
 	}
@@ -558,29 +559,31 @@ func (s *Store) barrier(ctx context.Context, id, stream string) error {
 	}
 }
 
-// deliveredRecord decodes a consumer delivery; pending is how many records
-// followed it in the log when it was delivered.
-func deliveredRecord(m *nats.Msg) (Record, uint64, error) {
-	seq, ts, pending, ok := ackMeta(m.Reply)
+// deliveredRecord decodes a consumer delivery; dseq is its delivery
+// sequence, pending how many records followed it in the log when it was
+// delivered.
+func deliveredRecord(m *nats.Msg) (r Record, dseq, pending uint64, err error) {
+	seq, dseq, ts, pending, ok := ackMeta(m.Reply)
 	if !ok {
-		return Record{}, 0, fmt.Errorf("bad delivery reply subject %q", m.Reply)
+		return Record{}, 0, 0, fmt.Errorf("bad delivery reply subject %q", m.Reply)
 	}
 	pk, data, err := decodeBody(m.Data)
 	if err != nil {
-		return Record{}, 0, err
+		return Record{}, 0, 0, err
 	}
-	return Record{Seq: seq, Time: time.Unix(0, ts).UTC(), PartitionKey: pk, Data: data}, pending, nil
+	return Record{Seq: seq, Time: time.Unix(0, ts).UTC(), PartitionKey: pk, Data: data}, dseq, pending, nil
 }
 
-// ackMeta reads the stream sequence, timestamp and pending count from a
-// consumer delivery's reply subject, either
+// ackMeta reads the stream sequence, delivery (consumer) sequence,
+// timestamp and pending count from a consumer delivery's reply subject,
+// either
 // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending> or,
 // from newer servers,
 // $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>[.<token>].
-func ackMeta(reply string) (seq uint64, ts int64, pending uint64, ok bool) {
+func ackMeta(reply string) (seq, dseq uint64, ts int64, pending uint64, ok bool) {
 	rest, ok := strings.CutPrefix(reply, "$JS.ACK.")
 	if !ok {
-		return 0, 0, 0, false
+		return 0, 0, 0, 0, false
 	}
 	var tok [10]string
 	n := 0
@@ -594,11 +597,12 @@ func ackMeta(reply string) (seq uint64, ts int64, pending uint64, ok bool) {
 	case n >= 9:
 		f = tok[4:9]
 	default:
-		return 0, 0, 0, false
+		return 0, 0, 0, 0, false
 	}
-	var err1, err2, err3 error
+	var err1, err2, err3, err4 error
 	seq, err1 = strconv.ParseUint(f[1], 10, 64)
-	ts, err2 = strconv.ParseInt(f[3], 10, 64)
-	pending, err3 = strconv.ParseUint(f[4], 10, 64)
-	return seq, ts, pending, err1 == nil && err2 == nil && err3 == nil
+	dseq, err2 = strconv.ParseUint(f[2], 10, 64)
+	ts, err3 = strconv.ParseInt(f[3], 10, 64)
+	pending, err4 = strconv.ParseUint(f[4], 10, 64)
+	return seq, dseq, ts, pending, err1 == nil && err2 == nil && err3 == nil && err4 == nil
 }

@@ -726,22 +726,23 @@ func TestRead_External(t *testing.T) {
 func TestAckMeta(t *testing.T) {
 	tests := []struct {
 		reply, consumer string
-		seq             uint64
+		seq, dseq       uint64
 		ts              int64
 		pending         uint64
 		ok              bool
 	}{
-		{"$JS.ACK.PSL_x.psr_1.1.42.7.1700000000123456789.9", "psr_1", 42, 1700000000123456789, 9, true},
-		{"$JS.ACK._.ACCHASH.PSL_x.psr_2.1.43.8.1700000000123456789.0.Rnd", "psr_2", 43, 1700000000123456789, 0, true},
-		{"$JS.ACK.dom.ACCHASH.PSL_x.psr_3.1.44.9.5.1", "psr_3", 44, 5, 1, true},
-		{"$JS.ACK.PSL_x.psr_1.1.x.7.1.9", "psr_1", 0, 0, 0, false},
-		{"$JS.ACK.PSL_x.psr_1.1.42", "psr_1", 0, 0, 0, false},
-		{"_INBOX.abc", "", 0, 0, 0, false},
+		{"$JS.ACK.PSL_x.psr_1.1.42.7.1700000000123456789.9", "psr_1", 42, 7, 1700000000123456789, 9, true},
+		{"$JS.ACK._.ACCHASH.PSL_x.psr_2.1.43.8.1700000000123456789.0.Rnd", "psr_2", 43, 8, 1700000000123456789, 0, true},
+		{"$JS.ACK.dom.ACCHASH.PSL_x.psr_3.1.44.9.5.1", "psr_3", 44, 9, 5, 1, true},
+		{"$JS.ACK.PSL_x.psr_1.1.x.7.1.9", "psr_1", 0, 0, 0, 0, false},
+		{"$JS.ACK.PSL_x.psr_1.1.42.y.1.9", "psr_1", 0, 0, 0, 0, false},
+		{"$JS.ACK.PSL_x.psr_1.1.42", "psr_1", 0, 0, 0, 0, false},
+		{"_INBOX.abc", "", 0, 0, 0, 0, false},
 	}
 	for _, tc := range tests {
-		seq, ts, pending, ok := storage.AckMeta(tc.reply)
-		if ok != tc.ok || ok && (seq != tc.seq || ts != tc.ts || pending != tc.pending) {
-			t.Errorf("AckMeta(%q) = %d %d %d %v", tc.reply, seq, ts, pending, ok)
+		seq, dseq, ts, pending, ok := storage.AckMeta(tc.reply)
+		if ok != tc.ok || ok && (seq != tc.seq || dseq != tc.dseq || ts != tc.ts || pending != tc.pending) {
+			t.Errorf("AckMeta(%q) = %d %d %d %d %v", tc.reply, seq, dseq, ts, pending, ok)
 		}
 		if c := storage.AckConsumer(tc.reply); c != tc.consumer {
 			t.Errorf("AckConsumer(%q) = %q, want %q", tc.reply, c, tc.consumer)
@@ -798,5 +799,45 @@ func TestRead_CursorGone(t *testing.T) {
 	release(3001)
 	if idle, all := storage.CursorStats(s); idle != 0 || all != 0 {
 		t.Fatalf("%d idle of %d cursors after the held one came back, want 0", idle, all)
+	}
+}
+
+// TestRead_MaxBytesSweep reads through one cursor with byte budgets that
+// differ by one byte from read to read, so that some pull requests are
+// served exactly to their last byte (which the server ends without a
+// status).
+func TestRead_MaxBytesSweep(t *testing.T) {
+	s := openOpts(t, storage.Options{})
+	ctx := t.Context()
+	const id = "sweep/shardId-000000000000"
+	if err := s.CreateLog(ctx, id, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	entries := make([]storage.Entry, 1000)
+	for i := range entries {
+		entries[i] = storage.Entry{PartitionKey: "k", Data: bytes.Repeat([]byte{'d'}, 100)}
+	}
+	for range 8 {
+		if _, err := s.Append(ctx, id, entries); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seq := uint64(1)
+	for i := range 500 {
+		maxBytes := 1000 + i
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		res, err := s.Read(rctx, id, seq, 1000, maxBytes)
+		cancel()
+		if err != nil {
+			t.Fatalf("read %d at %d with maxBytes %d: %v", i, seq, maxBytes, err)
+		}
+		n := len(res.Records)
+		if n == 0 || n*100 > maxBytes || res.Records[0].Seq != seq || res.Pending != 8000-res.Records[n-1].Seq {
+			t.Fatalf("read %d at %d with maxBytes %d: %d records, pending %d", i, seq, maxBytes, n, res.Pending)
+		}
+		seq += uint64(n)
+	}
+	if idle, all := storage.CursorStats(s); idle != 1 || all != 1 {
+		t.Fatalf("%d idle of %d cursors, want the one", idle, all)
 	}
 }

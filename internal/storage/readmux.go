@@ -31,13 +31,18 @@ type readMux struct {
 }
 
 // collector gathers one read's replies; done closes at the terminal status,
-// or once want messages arrived (want > 0: a pull request that is served
-// in full may end without a status).
+// or once want messages arrived, or once maxBytes were delivered: a pull
+// request ends without a status when it is served in full, either in
+// count or, exactly, in bytes. The server counts a delivery's subject,
+// reply subject, headers and data against max_bytes, which is what
+// nats.Msg.Size reports for a received message.
 type collector struct {
 	token    string
 	consumer string
 	msgs     []*nats.Msg
 	want     int
+	maxBytes int
+	bytes    int
 	status   nats.Header
 	done     chan struct{}
 }
@@ -56,13 +61,14 @@ func newReadMux(nc *nats.Conn) (*readMux, error) {
 	return m, nil
 }
 
-// start registers a collector for up to max replies (want: see collector;
-// consumer: the read cursor's consumer whose deliveries it takes, or "")
-// and returns it with the inbox to send the request's replies to. The
-// caller must finish it.
-func (m *readMux) start(max, want int, consumer string) *collector {
+// start registers a collector for up to max replies (want, maxBytes: see
+// collector, 0 for none; consumer: the read cursor's consumer whose
+// deliveries it takes, or ""). The request goes out with inbox(c) as its
+// reply subject. The caller must finish it.
+func (m *readMux) start(max, want, maxBytes int, consumer string) *collector {
 	token := strconv.FormatUint(m.next.Add(1), 36)
-	c := &collector{token: token, consumer: consumer, msgs: make([]*nats.Msg, 0, min(max, 1024)), want: want, done: make(chan struct{})}
+	c := &collector{token: token, consumer: consumer, msgs: make([]*nats.Msg, 0, min(max, 1024)),
+		want: want, maxBytes: maxBytes, done: make(chan struct{})}
 	m.mu.Lock()
 	m.pending[token] = c
 	if consumer != "" {
@@ -111,7 +117,8 @@ func (m *readMux) deliver(msg *nats.Msg) {
 		return
 	}
 	c.msgs = append(c.msgs, msg)
-	if len(c.msgs) == c.want {
+	c.bytes += msg.Size()
+	if len(c.msgs) == c.want || c.maxBytes > 0 && c.bytes >= c.maxBytes {
 		m.endLocked(c)
 		m.mu.Unlock()
 		close(c.done)

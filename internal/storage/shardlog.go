@@ -237,8 +237,9 @@ func (s *Store) request(ctx context.Context, m *nats.Msg) (pubAck, error) {
 // returned one when it was read (with none returned: 0). A missing log is
 // ErrLogNotFound.
 //
-// A Read never returns part of an atomic batch that is still being
-// committed, nor a record before its append is acknowledged as durable.
+// A Read returns a record only once the commit that stored it has
+// finished (with durability "always", its fsync included): never part of
+// an atomic batch that is still being committed.
 // Sequential readers (each Read starting where the previous one ended) are
 // served by cached read cursors (cursor.go), others by one batch Direct Get.
 func (s *Store) Read(ctx context.Context, id string, seq uint64, max, maxBytes int) (ReadResult, error) {
@@ -293,29 +294,46 @@ func (s *Store) readDirect(ctx context.Context, id, stream string, seq uint64, m
 }
 
 // collect sends req to subj with a reply inbox of the read mux and waits
-// for the replies (see collector for want and consumer).
-func (s *Store) collect(ctx context.Context, id, subj string, req []byte, max, want int, consumer string) (*collector, error) {
+// for the replies (see collector for want, maxBytes and consumer).
+//
+// A request that reached a stream just before it was deleted is never
+// answered (no "no responders" either), so while it waits, collect checks
+// every probeEvery that the log still exists.
+func (s *Store) collect(ctx context.Context, id, subj string, req []byte, max, want, maxBytes int, consumer string) (*collector, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 	}
-	c := s.reads.start(max, want, consumer)
+	c := s.reads.start(max, want, maxBytes, consumer)
 	defer s.reads.finish(c)
 	if err := s.nc.PublishRequest(subj, s.reads.inbox(c), req); err != nil {
 		return nil, fmt.Errorf("reading log %s: %w", id, err)
 	}
-	select {
-	case <-c.done:
-		return c, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("reading log %s: %w", id, ctx.Err())
+	probe := time.NewTimer(probeEvery)
+	defer probe.Stop()
+	for {
+		select {
+		case <-c.done:
+			return c, nil
+		case <-ctx.Done():
+			return nil, fmt.Errorf("reading log %s: %w", id, ctx.Err())
+		case <-probe.C:
+			name, _, _ := logNames(id)
+			if _, err := s.js.Stream(ctx, name); errors.Is(err, jetstream.ErrStreamNotFound) {
+				return nil, s.logErr(id, err)
+			}
+			probe.Reset(probeEvery)
+		}
 	}
 }
 
+// probeEvery: see collect.
+const probeEvery = time.Second
+
 // directGet sends a batch Direct Get and collects the replies until EOB.
 func (s *Store) directGet(ctx context.Context, id, subj string, req []byte, max int) (ReadResult, error) {
-	c, err := s.collect(ctx, id, subj, req, max, 0, "")
+	c, err := s.collect(ctx, id, subj, req, max, 0, 0, "")
 	if err != nil {
 		return ReadResult{}, err
 	}
