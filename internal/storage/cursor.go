@@ -39,24 +39,24 @@ import (
 //     InactiveThreshold so the server removes them after a crash of ours.
 //     DeleteLog drops the log's cursors, Close deletes them all.
 //
-// Batch visibility. Direct Gets hold the stream's isolation lock, which a
-// single-node server holds across an atomic batch's whole commit including
-// its fsync, so they never see part of a batch, nor a batch that may still
-// fail. Consumer deliveries are not isolated: a consumer may deliver the
-// first records of a batch while the rest (and the fsync) are still being
-// written, and a failing write leaves a stored prefix the producer was told
-// failed (nats-server stream.go, isolateMu). So before a cursor Read returns
-// records it sends a Direct Get for a sequence that cannot exist (the
-// barrier, one small round trip per Read): its answer comes after every
-// commit that had begun when the records were delivered has finished,
-// fsync included. A Read therefore returns a record only once a Direct Get
-// could have returned it too. (A commit that fails part way, say because
-// the store was closed, leaves what it wrote stored, for the server to
-// recover on restart; both paths then return those records although the
-// producer was told the append failed.) On replicated streams records
-// reach the store only after the Raft group committed their batch, so
-// there a consumer may deliver part of a batch whose rest is still being
-// applied but which can no longer fail, and the barrier is redundant.
+// Batch visibility. A single-node server applies a committed atomic batch,
+// and with durability "always" fsyncs it, under the stream's isolation
+// lock, which Direct Gets take too: a Direct Get sees a batch whole and
+// after its fsync, or not at all. Consumer deliveries do not take that lock
+// (nats-server stream.go, isolateMu): a consumer may deliver the first
+// records of a batch while the rest and the fsync are still to come, and
+// the commit may yet fail. So before a cursor Read returns records it sends
+// a Direct Get for a sequence that cannot exist (the barrier, one small
+// round trip per Read), whose answer comes only after every commit that
+// had begun when the records were delivered has finished. A Read therefore
+// returns a record only once a Direct Get could have returned it too. (If a
+// commit fails part way, say because the store was closed, what it wrote
+// stays stored for the server to recover on restart, and both paths return
+// it although the producer was told the append failed.) On replicated
+// streams records reach the store only after the Raft group committed
+// their batch: a consumer may deliver part of a batch whose rest is still
+// being applied, but the batch can no longer fail, and the barrier is
+// merely redundant.
 //
 // Fresh appends. The server counts a consumer's pending records from
 // signals it sends after acknowledging an append, so right after an Append
