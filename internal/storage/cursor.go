@@ -29,7 +29,9 @@ import (
 //     sends no-wait pull requests for up to max records (and the byte
 //     budget), and puts it back under its new next sequence. Two readers at
 //     the same position never share one: the second misses.
-//   - A miss opens a cursor when max >= minCursorBatch (see below), else it
+//   - A miss opens a cursor when max >= minCursorBatch, or when max >=
+//     minSequentialBatch and a Direct Get read recently ended right there
+//     (the reader is going through the log in order: see below); else it
 //     is answered with a batch Direct Get, as is every Read when the cache
 //     is full of cursors in use or recently used.
 //   - Bounds: at most Options.ReadCursors cursors (idle and in use); the
@@ -71,14 +73,26 @@ const (
 	DefaultReadCursorIdle = 30 * time.Second
 )
 
-// minCursorBatch is the heuristic for a miss: a Read asking for at least
-// this many records opens a cursor. GetRecords defaults to Limit 10000 and
-// so does the KCL, so bulk readers get cursors; a small, possibly one-off
-// read (the CLI with --limit 10, a test) is one Direct Get and leaves no
-// consumer behind. Opening a consumer costs about as much as reading a few
-// dozen records by Direct Get; a cursor saves several microseconds per
-// record from then on.
-const minCursorBatch = 1000
+// The heuristic for a miss. Opening a consumer (and deleting it later)
+// costs about as much as reading a few dozen records by Direct Get; a
+// cursor then saves about half the CPU per record, but a cursor Read takes
+// two round trips (the pull and the barrier) against the Direct Get's one,
+// which only pays for itself from some tens of records a Read.
+//
+// A Read asking for at least minCursorBatch records opens a cursor at once:
+// GetRecords defaults to Limit 10000 and so does the KCL, so bulk readers
+// get cursors from their first call. A smaller Read (at least
+// minSequentialBatch records) opens one when it starts where a recent
+// Direct Get read ended: the second call of a reader going through the log
+// in order with a smaller Limit. One-off reads (the CLI with --limit 10, a
+// test, a random access) stay single Direct Gets and leave no consumer
+// behind. The trail of recent Direct Get ends is bounded (trailSize keys,
+// the oldest forgotten first) and costs no server state.
+const (
+	minCursorBatch     = 1000
+	minSequentialBatch = 100
+	trailSize          = 1024
+)
 
 // cursorSlack is added to the server-side InactiveThreshold beyond the
 // idle time, so the server never removes a cursor we still keep.
@@ -130,6 +144,11 @@ type cursorCache struct {
 	total  int                             // cursors idle or in use
 	doomed []*cursor                       // consumers the janitor must delete
 	closed bool
+	// trail holds where recent Direct Get reads ended; ring orders its keys
+	// for forgetting the oldest (see minSequentialBatch).
+	trail    map[cursorKey]struct{}
+	ring     []cursorKey
+	ringNext int
 
 	wake chan struct{}
 	stop context.CancelFunc
@@ -144,6 +163,7 @@ func newCursorCache(js jetstream.JetStream, log *slog.Logger, max int, idle time
 		js: js, log: log, max: max, idleTTL: idle, evictIdle: idle / 10, deleteAll: deleteAll,
 		now:  time.Now,
 		idle: map[cursorKey][]*cursor{}, live: map[string]map[*cursor]struct{}{},
+		trail: map[cursorKey]struct{}{}, ring: make([]cursorKey, 0, trailSize),
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	ctx, stop := context.WithCancel(context.Background())
@@ -396,13 +416,42 @@ func (c *cursorCache) stats() (idle, total int) {
 	return c.lru.Len(), c.total
 }
 
+// remember notes that a Direct Get read of stream ended before next.
+func (c *cursorCache) remember(stream string, next uint64) {
+	key := cursorKey{stream, next}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.trail[key]; ok {
+		return
+	}
+	if len(c.ring) < cap(c.ring) {
+		c.ring = append(c.ring, key)
+	} else {
+		delete(c.trail, c.ring[c.ringNext])
+		c.ring[c.ringNext] = key
+		c.ringNext = (c.ringNext + 1) % len(c.ring)
+	}
+	c.trail[key] = struct{}{}
+}
+
+// sequential reports whether a recent Direct Get read ended at (stream,
+// seq), and forgets it.
+func (c *cursorCache) sequential(stream string, seq uint64) bool {
+	key := cursorKey{stream, seq}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.trail[key]
+	delete(c.trail, key) // its ring slot is reused in turn
+	return ok
+}
+
 // readCursor serves a Read through a cursor. ok=false: no cursor served it
 // (a small miss, no room, or a cursor failed before delivering anything);
 // the caller answers with a Direct Get.
 func (s *Store) readCursor(ctx context.Context, id, stream string, seq uint64, max, maxBytes int) (res ReadResult, ok bool, err error) {
 	cur := s.cursors.checkout(stream, seq)
 	if cur == nil {
-		if max < minCursorBatch {
+		if max < minCursorBatch && (max < minSequentialBatch || !s.cursors.sequential(stream, seq)) {
 			return ReadResult{}, false, nil
 		}
 		if cur, err = s.cursors.open(ctx, id, stream, seq); err != nil {

@@ -139,7 +139,8 @@ func TestRead_CursorMatchesDirectGet(t *testing.T) {
 		{"limit 10000", 10000, true},
 		{"limit 1000", storage.MinCursorBatch, true},
 		{"limit 1777", 1777, true},
-		{"limit 999 (Direct Get)", storage.MinCursorBatch - 1, false},
+		{"limit 999 (cursor from the second read)", storage.MinCursorBatch - 1, true},
+		{"limit 100 (cursor from the second read)", 100, true},
 		{"limit 7 (Direct Get)", 7, false},
 	}
 	s := openOpts(t, storage.Options{})
@@ -188,8 +189,8 @@ func TestRead_CursorMatchesDirectGet(t *testing.T) {
 			}
 		})
 	}
-	if n := consumers(t, s, id); n != 3 {
-		t.Fatalf("%d consumers on the log, want 3 (one cursor per reader)", n)
+	if n := consumers(t, s, id); n != 5 {
+		t.Fatalf("%d consumers on the log, want 5 (one cursor per reader)", n)
 	}
 }
 
@@ -839,5 +840,49 @@ func TestRead_MaxBytesSweep(t *testing.T) {
 	}
 	if idle, all := storage.CursorStats(s); idle != 1 || all != 1 {
 		t.Fatalf("%d idle of %d cursors, want the one", idle, all)
+	}
+}
+
+func TestRead_SmallReads(t *testing.T) {
+	s := openOpts(t, storage.Options{})
+	ctx := t.Context()
+	const id = "small/shardId-000000000000"
+	if err := s.CreateLog(ctx, id, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	appendSeq(t, s, id, 1, 3000, 1000)
+	read := func(seq uint64, max int) int {
+		t.Helper()
+		res, err := s.Read(ctx, id, seq, max, 0)
+		if err != nil || len(res.Records) == 0 {
+			t.Fatalf("Read at %d = %d records, %v", seq, len(res.Records), err)
+		}
+		checkRecords(t, res.Records, seq)
+		return len(res.Records)
+	}
+	cursors := func() int {
+		_, all := storage.CursorStats(s)
+		return all
+	}
+	// One-off reads at scattered positions leave no cursors.
+	for _, seq := range []uint64{1, 500, 2500, 1200, 7} {
+		read(seq, 200)
+	}
+	if n := cursors(); n != 0 {
+		t.Fatalf("%d cursors after one-off reads", n)
+	}
+	// Nor does a sequential reader taking fewer than 100 records a time.
+	for seq := uint64(1); seq < 1000; {
+		seq += uint64(read(seq, 99))
+	}
+	if n := cursors(); n != 0 {
+		t.Fatalf("%d cursors after sequential reads of 99", n)
+	}
+	// A sequential reader taking 100 gets one from its second read on.
+	for seq := uint64(1); seq < 1000; {
+		seq += uint64(read(seq, 100))
+	}
+	if idle, all := storage.CursorStats(s); idle != 1 || all != 1 || consumers(t, s, id) != 1 {
+		t.Fatalf("%d idle of %d cursors after sequential reads of 100, want 1", idle, all)
 	}
 }

@@ -253,12 +253,17 @@ func (s *Store) Read(ctx context.Context, id string, seq uint64, max, maxBytes i
 	if maxBytes < 0 {
 		maxBytes = 0
 	}
-	if s.cursors != nil {
-		if res, ok, err := s.readCursor(ctx, id, name, seq, max, maxBytes); ok {
-			return res, err
-		}
+	if s.cursors == nil {
+		return s.readDirect(ctx, id, name, seq, max, maxBytes)
 	}
-	return s.readDirect(ctx, id, name, seq, max, maxBytes)
+	if res, ok, err := s.readCursor(ctx, id, name, seq, max, maxBytes); ok {
+		return res, err
+	}
+	res, err := s.readDirect(ctx, id, name, seq, max, maxBytes)
+	if n := len(res.Records); n > 0 && max >= minSequentialBatch {
+		s.cursors.remember(name, res.Records[n-1].Seq+1)
+	}
+	return res, err
 }
 
 // readDirect answers a Read with one batch Direct Get. The server counts
