@@ -181,8 +181,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close drains the connection and, in embedded mode, shuts the server down
-// (which flushes every stream to disk).
+// Close stops the read cursors (against an external server it deletes the
+// consumers of idle ones), drains the connection and, in embedded mode,
+// shuts the server down (which flushes every stream to disk). Reads must
+// have returned before Close is called.
 func (s *Store) Close() error {
 	var errs []error
 	if s.cursors != nil {
