@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -37,10 +39,19 @@ func pipeBuffered(f *os.File) int {
 
 // memReader reads a process's peak resident set size from
 // /proc/<pid>/status, keeping the file open and re-reading it from offset 0.
+// The kernel formats the whole file on every read (~8 µs), so a value is
+// reused for memSampleEvery: back-to-back invocations report a peak at most
+// that old (VmHWM only grows, so it is never too high).
 type memReader struct {
-	f   *os.File
-	buf []byte
+	mu   sync.Mutex
+	f    *os.File
+	buf  []byte
+	mb   int
+	read time.Time // when mb was read; zero = never
 }
+
+// memSampleEvery is how long a VmHWM reading is reused.
+const memSampleEvery = 100 * time.Millisecond
 
 func newMemReader(pid int) *memReader {
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
@@ -55,6 +66,17 @@ func (m *memReader) maxMB() int {
 	if m.f == nil {
 		return 0
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	if !m.read.IsZero() && now.Sub(m.read) < memSampleEvery {
+		return m.mb
+	}
+	m.mb, m.read = m.readMB(), now
+	return m.mb
+}
+
+func (m *memReader) readMB() int {
 	n, err := m.f.ReadAt(m.buf, 0)
 	if n == 0 && err != nil {
 		return 0
