@@ -99,6 +99,10 @@ type codeCache struct {
 	store jetstream.ObjectStore
 	mu    sync.Mutex
 	busy  map[string]*sync.Mutex // per digest
+	// ready remembers digests unpacked completely by this process, so a
+	// warm invoke does not stat the marker file (a path walk per invoke);
+	// gc forgets a digest before removing its directory.
+	ready sync.Map // digest hex -> dir
 }
 
 func newCodeCache(dir string, store jetstream.ObjectStore) (*codeCache, error) {
@@ -138,13 +142,14 @@ func (c *codeCache) delete(ctx context.Context, obj string) error {
 // path returns the unpacked directory of a package, unpacking it (from data
 // if given, else from the object store) the first time.
 func (c *codeCache) path(ctx context.Context, cd code, data []byte) (string, error) {
-	dir := filepath.Join(c.dir, cd.Hex)
-	if _, err := os.Stat(filepath.Join(dir, ".penstock-complete")); err == nil {
-		return dir, nil
+	if dir, ok := c.ready.Load(cd.Hex); ok {
+		return dir.(string), nil
 	}
+	dir := filepath.Join(c.dir, cd.Hex)
 	unlock := c.lock(cd.Hex)
 	defer unlock()
 	if _, err := os.Stat(filepath.Join(dir, ".penstock-complete")); err == nil {
+		c.ready.Store(cd.Hex, dir)
 		return dir, nil
 	}
 	if data == nil {
@@ -170,6 +175,7 @@ func (c *codeCache) path(ctx context.Context, cd code, data []byte) (string, err
 		os.RemoveAll(tmp)
 		return "", fmt.Errorf("placing code dir: %w", err)
 	}
+	c.ready.Store(cd.Hex, dir)
 	return dir, nil
 }
 
@@ -287,6 +293,7 @@ func (c *codeCache) gc(referenced map[string]bool, before time.Time) (removed in
 			continue
 		}
 		unlock := c.lock(e.Name())
+		c.ready.Delete(e.Name())
 		err = os.RemoveAll(filepath.Join(c.dir, e.Name()))
 		unlock()
 		if err != nil {
