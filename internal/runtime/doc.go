@@ -52,9 +52,10 @@
 //
 // Logs: stdout and stderr share one pipe per environment; a goroutine
 // splits it into lines for Options.Logs. Invoke adds START, END and
-// REPORT lines (esm.md §10.5). Before END it asks the kernel how many
-// bytes the pipe still holds (FIONREAD) and waits until they are read, so
-// everything the handler printed before answering is in LogTail.
+// REPORT lines (esm.md §10.5). Before END it reads whatever the pipe still
+// holds itself (non-blocking, never waiting for the pump goroutine), so
+// everything the handler printed before answering comes before END and is
+// in LogTail.
 //
 // # Choices AWS does not pin down (UNCONFIRMED)
 //
@@ -98,5 +99,5 @@
 //     buffered, limits apply), extensions and layers are not implemented.
 //   - MemoryMB is passed to the function and reported; it is not
 //     enforced (no cgroups). There is no sandboxing beyond a process group.
-//   - Linux only (process groups, Pdeathsig, FIONREAD, /proc).
+//   - Linux only (process groups, Pdeathsig, /proc).
 package runtime

@@ -244,7 +244,7 @@ func (e *env) report(inv *invocation, d, initDur time.Duration) {
 	if !inv.reported.CompareAndSwap(false, true) {
 		return
 	}
-	e.logs.flush(100 * time.Millisecond)
+	e.logs.flush()
 	billed := billedMS(d)
 	if inv.cold && e.kind == kindProvided {
 		billed += billedMS(initDur)

@@ -23,16 +23,13 @@ type logPump struct {
 	r    *os.File
 
 	mu       sync.Mutex
-	cond     *sync.Cond
-	consumed int64         // bytes read from the pipe and turned into lines
 	partial  []byte        // bytes after the last newline
 	tail     *bytes.Buffer // current invocation's lines, nil when not tailing
-	eof      bool
+	drainBuf []byte // flush's read buffer
 }
 
 func newLogPump(fn string, sink LogSink, r *os.File) *logPump {
 	p := &logPump{fn: fn, sink: sink, r: r}
-	p.cond = sync.NewCond(&p.mu)
 	return p
 }
 
@@ -70,7 +67,6 @@ func (p *logPump) run() {
 
 // processLocked turns read bytes into lines. p.mu must be held.
 func (p *logPump) processLocked(now time.Time, data []byte) {
-	n := len(data)
 	for {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
@@ -87,8 +83,6 @@ func (p *logPump) processLocked(now time.Time, data []byte) {
 		p.emitLocked(now, line)
 		data = data[i+1:]
 	}
-	p.consumed += int64(n)
-	p.cond.Broadcast()
 }
 
 // finish emits a trailing partial line and wakes flush waiters at EOF.
@@ -98,8 +92,6 @@ func (p *logPump) finish() {
 		p.emitLocked(time.Now(), string(p.partial))
 		p.partial = nil
 	}
-	p.eof = true
-	p.cond.Broadcast()
 	p.mu.Unlock()
 }
 
@@ -149,27 +141,30 @@ func (p *logPump) endTail() string {
 	return string(b)
 }
 
-// flush waits until everything the process wrote before now has been
-// turned into lines: it asks the kernel how many bytes the pipe holds and
-// waits for the reader to consume them (at most max). A trailing partial
-// line is emitted too. Costs one ioctl when the pipe is empty.
-func (p *logPump) flush(max time.Duration) {
+// flush turns everything the process wrote before now into lines: it
+// reads what the pipe holds itself, without waiting (the pipe's fd is
+// non-blocking; rc.Control does not take the read lock the pump's pending
+// rc.Read holds, and p.mu serialises the two readers). A trailing partial
+// line is emitted too. Costs one read(2) returning EAGAIN when the pipe is
+// empty, and never waits for the pump goroutine to be scheduled.
+func (p *logPump) flush() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := pipeBuffered(p.r)
-	if n > 0 {
-		target := p.consumed + int64(n)
-		gaveUp := false
-		stop := time.AfterFunc(max, func() {
-			p.mu.Lock()
-			gaveUp = true // lines still reach the sink later, not the tail
-			p.cond.Broadcast()
-			p.mu.Unlock()
-		})
-		for p.consumed < target && !p.eof && !gaveUp {
-			p.cond.Wait()
+	if rc, err := p.r.SyscallConn(); err == nil {
+		if p.drainBuf == nil {
+			p.drainBuf = make([]byte, 32*1024)
 		}
-		stop.Stop()
+		_ = rc.Control(func(fd uintptr) {
+			for {
+				n, err := syscall.Read(int(fd), p.drainBuf)
+				if n > 0 {
+					p.processLocked(time.Now(), p.drainBuf[:n])
+				}
+				if err != nil || n <= 0 { // EAGAIN: empty; 0: EOF (the pump sees it too)
+					return
+				}
+			}
+		})
 	}
 	if len(p.partial) > 0 {
 		p.emitLocked(time.Now(), string(p.partial))

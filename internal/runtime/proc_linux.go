@@ -7,7 +7,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // sysProcAttr puts the environment in its own process group (so a kill
@@ -19,22 +18,6 @@ func sysProcAttr() *syscall.SysProcAttr {
 // killGroup SIGKILLs the process group led by pid.
 func killGroup(pid int) {
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
-}
-
-// pipeBuffered returns how many bytes are waiting in a pipe (FIONREAD).
-func pipeBuffered(f *os.File) int {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return 0
-	}
-	var n int32
-	_ = rc.Control(func(fd uintptr) {
-		_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n)))
-		if errno != 0 {
-			n = 0
-		}
-	})
-	return int(n)
 }
 
 // memReader reads a process's peak resident set size from
