@@ -25,7 +25,7 @@ type logPump struct {
 	mu       sync.Mutex
 	partial  []byte        // bytes after the last newline
 	tail     *bytes.Buffer // current invocation's lines, nil when not tailing
-	drainBuf []byte // flush's read buffer
+	drainBuf []byte        // flush's read buffer
 }
 
 func newLogPump(fn string, sink LogSink, r *os.File) *logPump {
