@@ -91,9 +91,9 @@ func (m *Manager) invokeOn(ctx context.Context, e *env, cold bool, id string, pa
 			initTimer.Stop()
 		case <-e.dead:
 			initTimer.Stop()
-			return m.died(e, inv, cold, o)
+			return m.died(e, inv)
 		case <-initTimer.C:
-			return m.timedOut(e, inv, cold, o, initLimit), false, nil
+			return m.timedOut(e, inv, initLimit), false, nil
 		case <-ctx.Done():
 			initTimer.Stop()
 			m.abandon(e)
@@ -107,14 +107,14 @@ func (m *Manager) invokeOn(ctx context.Context, e *env, cold bool, id string, pa
 	case out := <-inv.done:
 		return m.answered(e, inv, out), false, nil
 	case <-e.dead:
-		return m.died(e, inv, cold, o)
+		return m.died(e, inv)
 	case <-timer.C:
 		select {
 		case out := <-inv.done: // answered just in time
 			return m.answered(e, inv, out), false, nil
 		default:
 		}
-		return m.timedOut(e, inv, cold, o, to), false, nil
+		return m.timedOut(e, inv, to), false, nil
 	case <-ctx.Done():
 		m.abandon(e)
 		return nil, false, ctx.Err()
@@ -139,7 +139,7 @@ func (m *Manager) answered(e *env, inv *invocation, out outcome) *Result {
 // died finishes an invocation whose environment ended under it: an init
 // error, or the process exited. A warm environment that died before it
 // took the event is retried elsewhere.
-func (m *Manager) died(e *env, inv *invocation, cold bool, o InvokeOptions) (*Result, bool, error) {
+func (m *Manager) died(e *env, inv *invocation) (*Result, bool, error) {
 	if inv.claimed.Load() {
 		// Answered, then exited (e.g. aws-lambda-go after a panic): the
 		// answer may still be on its way from the API handler.
@@ -163,7 +163,7 @@ func (m *Manager) died(e *env, inv *invocation, cold bool, o InvokeOptions) (*Re
 		m.discard(e)
 		return res, false, nil
 	}
-	if !cold && !inv.delivered.Load() {
+	if !inv.cold && !inv.delivered.Load() {
 		e.logs.endTail()
 		m.discard(e)
 		return nil, true, nil
@@ -199,7 +199,7 @@ func exitReason(err error) string {
 }
 
 // timedOut kills e and returns the Sandbox.Timedout result.
-func (m *Manager) timedOut(e *env, inv *invocation, cold bool, o InvokeOptions, after time.Duration) *Result {
+func (m *Manager) timedOut(e *env, inv *invocation, after time.Duration) *Result {
 	e.kill()
 	e.logs.platform(time.Now().UTC().Format("2006-01-02T15:04:05.000Z") + " " + inv.id + " " + timeoutMessage(after))
 	res := &Result{
