@@ -3,6 +3,9 @@ package runtime
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -10,12 +13,29 @@ import (
 
 // BenchmarkInvokeWarm measures one in-process Invoke round trip on a warm
 // environment: Manager → GET /next → handler → POST /response → Result.
+// go, node and python are the test handlers answering {"action":"ping"}
+// without output; go-example is examples/functions/go (aws-lambda-go, one
+// log line per invocation), the function issue 3's goal is about.
 func BenchmarkInvokeWarm(b *testing.B) {
+	type bench struct {
+		name    string
+		spec    func(b *testing.B) *Spec
+		payload string
+	}
+	var benches []bench
 	for _, l := range langs {
-		b.Run(l.name, func(b *testing.B) {
+		benches = append(benches, bench{l.name, func(b *testing.B) *Spec { return l.spec(b, "bench-warm-"+l.name) }, `{"action":"ping"}`})
+	}
+	benches = append(benches, bench{"go-example", func(b *testing.B) *Spec {
+		s := langs[0].spec(b, "bench-warm-go-example")
+		s.CodeDir = buildGoExample(b)
+		return s
+	}, `{"name":"bench"}`})
+	for _, bn := range benches {
+		b.Run(bn.name, func(b *testing.B) {
 			m, _ := newTestManager(b, func(o *Options) { o.Logs = discardSink{} })
-			s := l.spec(b, "bench-warm-"+l.name)
-			payload := []byte(`{"action":"ping"}`)
+			s := bn.spec(b)
+			payload := []byte(bn.payload)
 			if _, err := m.Invoke(b.Context(), s, payload, InvokeOptions{}); err != nil {
 				b.Fatal(err)
 			}
@@ -32,6 +52,19 @@ func BenchmarkInvokeWarm(b *testing.B) {
 			reportPercentiles(b, lat)
 		})
 	}
+}
+
+// buildGoExample builds examples/functions/go as bootstrap in a temporary
+// code dir.
+func buildGoExample(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "bootstrap"), "../../examples/functions/go")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("building examples/functions/go: %v\n%s", err, out)
+	}
+	return dir
 }
 
 // BenchmarkColdStart measures an Invoke that has to start a new
