@@ -131,10 +131,15 @@ func (s *Store) logErr(id string, err error) error {
 }
 
 func encodeBody(e Entry) []byte {
-	body := make([]byte, 0, binary.MaxVarintLen32+len(e.PartitionKey)+len(e.Data))
-	body = binary.AppendUvarint(body, uint64(len(e.PartitionKey)))
-	body = append(body, e.PartitionKey...)
-	return append(body, e.Data...)
+	return appendBody(make([]byte, 0, binary.MaxVarintLen32+len(e.PartitionKey)+len(e.Data)), e)
+}
+
+// appendBody appends a record's stored form: the partition key's length
+// (uvarint), the key, the data.
+func appendBody(b []byte, e Entry) []byte {
+	b = binary.AppendUvarint(b, uint64(len(e.PartitionKey)))
+	b = append(b, e.PartitionKey...)
+	return append(b, e.Data...)
 }
 
 func decodeBody(body []byte) (pk string, data []byte, err error) {
@@ -182,18 +187,23 @@ func (s *Store) appendBatch(ctx context.Context, id, subj string, entries []Entr
 		}
 		return ack.Seq, nil
 	}
-	batchID := nuid.Next()
+	// One message, header map and body buffer serve the whole batch:
+	// PublishMsg copies header and data into the connection's buffer
+	// before it returns.
+	seq := []string{""}
+	m := &nats.Msg{Subject: subj, Header: nats.Header{"Nats-Batch-Id": {nuid.Next()}, "Nats-Batch-Sequence": seq}}
+	var body []byte
 	for i, e := range entries {
-		m := &nats.Msg{Subject: subj, Data: encodeBody(e), Header: nats.Header{}}
-		m.Header.Set("Nats-Batch-Id", batchID)
-		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		body = appendBody(body[:0], e)
+		m.Data = body
+		seq[0] = strconv.Itoa(i + 1)
 		if i < len(entries)-1 {
 			if err := s.nc.PublishMsg(m); err != nil {
 				return 0, fmt.Errorf("appending to log %s: %w", id, err)
 			}
 			continue
 		}
-		m.Header.Set("Nats-Batch-Commit", "1")
+		m.Header["Nats-Batch-Commit"] = []string{"1"}
 		ack, err := s.request(ctx, m)
 		if err != nil {
 			return 0, s.appendErr(id, err)
