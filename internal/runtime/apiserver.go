@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -167,34 +169,11 @@ func (r *apiRequest) getTrailer(name string) string { return lookup(r.trailer, n
 
 func lookup(fs []headerField, name string) string {
 	for _, f := range fs {
-		if equalFold(f.name, name) {
+		if strings.EqualFold(f.name, name) {
 			return f.value
 		}
 	}
 	return ""
-}
-
-// equalFold compares ASCII case-insensitively (header names are tokens).
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if x == y {
-			continue
-		}
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // badRequest is a request the server answers itself, then closes.
@@ -209,6 +188,8 @@ func malformed(format string, args ...any) error {
 	return badRequest{400, "Bad Request: " + fmt.Sprintf(format, args...)}
 }
 
+var space = []byte{' '}
+
 // readRequest reads the next request and its body. io.EOF (or any read
 // error) before a request line means the client went away; a badRequest
 // error is to be answered.
@@ -221,8 +202,8 @@ func (c *apiConn) readRequest() (*apiRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	method, rest, ok1 := cutByte(line, ' ')
-	target, proto, ok2 := cutByte(rest, ' ')
+	method, rest, ok1 := bytes.Cut(line, space)
+	target, proto, ok2 := bytes.Cut(rest, space)
 	if !ok1 || !ok2 || len(method) == 0 || len(target) == 0 {
 		return nil, malformed("malformed request line")
 	}
@@ -256,29 +237,29 @@ func (c *apiConn) readRequest() (*apiRequest, error) {
 			return nil, err
 		}
 		switch {
-		case equalFold(name, "content-length"):
+		case strings.EqualFold(name, "content-length"):
 			n, err := strconv.ParseInt(value, 10, 64)
 			if err != nil || n < 0 || (contentLength >= 0 && n != contentLength) {
 				return nil, malformed("bad Content-Length %q", value)
 			}
 			contentLength = n
-		case equalFold(name, "transfer-encoding"):
+		case strings.EqualFold(name, "transfer-encoding"):
 			if http10 { // RFC 9112 6.1: faulty framing
 				return nil, malformed("Transfer-Encoding in an HTTP/1.0 request")
 			}
-			if !equalFold(value, "chunked") {
+			if !strings.EqualFold(value, "chunked") {
 				return nil, badRequest{501, "Not Implemented: Transfer-Encoding " + value}
 			}
 			chunked = true
-		case equalFold(name, "connection"):
+		case strings.EqualFold(name, "connection"):
 			switch {
-			case equalFold(value, "close"):
+			case strings.EqualFold(value, "close"):
 				c.closeAfter = true
-			case equalFold(value, "keep-alive") && http10:
+			case strings.EqualFold(value, "keep-alive") && http10:
 				c.closeAfter = false
 			}
-		case equalFold(name, "expect"):
-			if !equalFold(value, "100-continue") {
+		case strings.EqualFold(name, "expect"):
+			if !strings.EqualFold(value, "100-continue") {
 				return nil, badRequest{417, "Expectation Failed"}
 			}
 			expectContinue = true
@@ -453,14 +434,7 @@ func isTokenChar(b byte) bool {
 	case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9':
 		return true
 	}
-	return bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), b) >= 0
-}
-
-func cutByte(b []byte, sep byte) (before, after []byte, ok bool) {
-	if i := bytes.IndexByte(b, sep); i >= 0 {
-		return b[:i], b[i+1:], true
-	}
-	return b, nil, false
+	return strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0
 }
 
 // requestPath turns an origin-form ("/a/b?q") or absolute-form
@@ -486,7 +460,7 @@ func (c *apiConn) reply(status int, contentType string, headers []string, body [
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, ' ')
-	b = append(b, statusText(status)...)
+	b = append(b, http.StatusText(status)...)
 	b = append(b, "\r\nContent-Type: "...)
 	b = append(b, contentType...)
 	b = append(b, "\r\nContent-Length: "...)
@@ -540,36 +514,4 @@ func (c *apiConn) peerClosed() bool {
 		closed = n == 0 && err == nil || err == syscall.ECONNRESET
 	})
 	return closed
-}
-
-func statusText(code int) string {
-	switch code {
-	case 100:
-		return "Continue"
-	case 200:
-		return "OK"
-	case 202:
-		return "Accepted"
-	case 400:
-		return "Bad Request"
-	case 403:
-		return "Forbidden"
-	case 404:
-		return "Not Found"
-	case 405:
-		return "Method Not Allowed"
-	case 413:
-		return "Request Entity Too Large"
-	case 417:
-		return "Expectation Failed"
-	case 431:
-		return "Request Header Fields Too Large"
-	case 500:
-		return "Internal Server Error"
-	case 501:
-		return "Not Implemented"
-	case 505:
-		return "HTTP Version Not Supported"
-	}
-	return "Status " + strconv.Itoa(code)
 }
