@@ -44,33 +44,38 @@ func echoServer(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// exchange writes raw bytes and returns everything the server sent until
-// it closed the connection or went quiet for a moment.
-func exchange(t *testing.T, addr, raw string) (string, bool) {
+// exchange writes raw bytes followed by a probe request and returns what
+// the server answered before the probe's answer. closed reports that the
+// connection ended instead of answering the probe (no waiting for silence:
+// the probe's answer or the end of the stream decides).
+func exchange(t *testing.T, addr, raw string) (got string, closed bool) {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second)) // a hang fails, it is not a result
+	go func() { _, _ = io.WriteString(c, raw+"GET /probe HTTP/1.1\r\n\r\n") }()
 	var out bytes.Buffer
-	buf := make([]byte, 64<<10)
+	br := bufio.NewReader(io.TeeReader(c, &out))
 	for {
-		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		n, err := c.Read(buf)
-		out.Write(buf[:n])
-		if errors.Is(err, io.EOF) {
+		mark := out.Len() - br.Buffered()
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("no answer and no close within 10 s; so far:\n%.600s", out.String())
+			}
+			return out.String(), true // EOF or reset: closed
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
 			return out.String(), true
 		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return out.String(), false
-		}
-		if err != nil {
-			return out.String(), true // reset counts as closed
+		if bytes.Contains(body, []byte(`"path":"/probe"`)) {
+			return out.String()[:mark], false
 		}
 	}
 }
