@@ -48,6 +48,7 @@ func serverFlags(fs *flag.FlagSet, cfg *server.Config) {
 	fs.DurationVar(&cfg.StateDelay, "state-delay", cfg.StateDelay, "time streams spend CREATING/UPDATING/DELETING (AWS takes seconds; default instant)")
 	fs.BoolVar(&cfg.Throttle, "throttle", cfg.Throttle, "enforce Kinesis per-shard write limits (1 MiB/s, 1000 records/s)")
 	fs.IntVar(&cfg.MaxEnvironments, "max-environments", cfg.MaxEnvironments, "cap on concurrently running function environments")
+	fs.DurationVar(&cfg.InvokeSpin, "invoke-spin", cfg.InvokeSpin, "how long a function's Runtime API connection busy-polls for the runtime's next request before sleeping (lower warm-invoke latency for some CPU; 0 = never)")
 }
 
 func runServer(ctx context.Context, args []string, e env) error {

@@ -132,6 +132,7 @@ func (e *env) handleNext(c *apiConn, _ *apiRequest) {
 		h = append(h, "Lambda-Runtime-Client-Context", inv.clientContext)
 	}
 	c.reply(http.StatusOK, "application/json", h, inv.payload)
+	c.next = &c.afterEvent
 }
 
 // claim takes the in-flight invocation for an answer to id, or writes the

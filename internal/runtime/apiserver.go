@@ -42,6 +42,7 @@ import (
 type apiServer struct {
 	ln     net.Listener
 	handle func(*apiConn, *apiRequest)
+	spin   *spinPolicy // nil: never spin
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -57,8 +58,8 @@ const maxDiscard = 64 << 20
 // the X-Ray error cause as a header of up to 1 MiB.
 const maxHeaderBytes = 2 << 20
 
-func newAPIServer(ln net.Listener, handle func(*apiConn, *apiRequest)) *apiServer {
-	return &apiServer{ln: ln, handle: handle, conns: map[net.Conn]struct{}{}}
+func newAPIServer(ln net.Listener, handle func(*apiConn, *apiRequest), spin *spinPolicy) *apiServer {
+	return &apiServer{ln: ln, handle: handle, spin: spin, conns: map[net.Conn]struct{}{}}
 }
 
 // serve accepts connections until close; each gets its own goroutine,
@@ -104,8 +105,12 @@ func (s *apiServer) close() {
 }
 
 func (s *apiServer) serveConn(nc net.Conn) {
-	c := &apiConn{conn: nc, r: bufio.NewReaderSize(nc, 16<<10)}
+	c := &apiConn{conn: nc, rd: newSpinReader(nc, s.spin)}
+	c.r = bufio.NewReaderSize(c.rd, 16<<10)
 	for {
+		// The first request (the runtime just started) parks at once;
+		// later ones spin as the previous answer suggests.
+		c.rd.expect(c.next)
 		req, err := c.readRequest()
 		if err != nil {
 			var bad badRequest
@@ -142,11 +147,19 @@ func (c *apiConn) linger() {
 // apiConn is one client connection. Only its own goroutine uses it.
 type apiConn struct {
 	conn       net.Conn
-	r          *bufio.Reader
-	out        []byte // response scratch, reused
-	body       []byte // chunked-body scratch, reused
-	closeAfter bool   // answer with Connection: close, then close
-	failed     bool   // a write failed: the connection is gone
+	rd         *spinReader
+	r          *bufio.Reader // reads rd
+	out        []byte        // response scratch, reused
+	body       []byte        // chunked-body scratch, reused
+	closeAfter bool          // answer with Connection: close, then close
+	failed     bool          // a write failed: the connection is gone
+
+	// What the runtime does next decides how long its next request may
+	// take: after an event it runs the handler (afterEvent), after any
+	// other answer it comes right back (afterAnswer). next is set by
+	// reply and by handleNext.
+	next                    *spinStat
+	afterEvent, afterAnswer spinStat
 }
 
 // apiRequest is one request, its body read.
@@ -456,6 +469,7 @@ func requestPath(target []byte) (string, error) {
 // reply writes one complete response. headers are name, value pairs.
 // Write errors mark the connection failed (its goroutine then ends).
 func (c *apiConn) reply(status int, contentType string, headers []string, body []byte) {
+	c.next = &c.afterAnswer
 	b := c.out[:0]
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(status), 10)

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -15,7 +16,10 @@ import (
 // environment: Manager → GET /next → handler → POST /response → Result.
 // go, node and python are the test handlers answering {"action":"ping"}
 // without output; go-example is examples/functions/go (aws-lambda-go, one
-// log line per invocation), the function issue 3's goal is about.
+// log line per invocation), the function issue 3's goal is about. Each
+// runs twice: spin (the default Options.SpinWait) and nospin (the
+// connection parks at once, the baseline). parent-cpu-µs/op is this
+// process's CPU per invocation (the function's process not included).
 func BenchmarkInvokeWarm(b *testing.B) {
 	type bench struct {
 		name    string
@@ -31,27 +35,49 @@ func BenchmarkInvokeWarm(b *testing.B) {
 		s.CodeDir = buildGoExample(b)
 		return s
 	}, `{"name":"bench"}`})
+	modes := []struct {
+		name string
+		spin time.Duration
+	}{{"spin", 0}, {"nospin", -1}}
 	for _, bn := range benches {
-		b.Run(bn.name, func(b *testing.B) {
-			m, _ := newTestManager(b, func(o *Options) { o.Logs = discardSink{} })
-			s := bn.spec(b)
-			payload := []byte(bn.payload)
-			if _, err := m.Invoke(b.Context(), s, payload, InvokeOptions{}); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			lat := make([]time.Duration, 0, 1<<16)
-			for b.Loop() {
-				t0 := time.Now()
-				res, err := m.Invoke(b.Context(), s, payload, InvokeOptions{RequestID: "bench"})
-				lat = append(lat, time.Since(t0))
-				if err != nil || res.FunctionError != "" || res.Cold {
-					b.Fatalf("invoke: %v %s cold=%v", err, res.Payload, res.Cold)
+		for _, mode := range modes {
+			b.Run(bn.name+"/"+mode.name, func(b *testing.B) {
+				m, _ := newTestManager(b, func(o *Options) {
+					o.Logs = discardSink{}
+					o.SpinWait = mode.spin
+				})
+				s := bn.spec(b)
+				payload := []byte(bn.payload)
+				if _, err := m.Invoke(b.Context(), s, payload, InvokeOptions{}); err != nil {
+					b.Fatal(err)
 				}
-			}
-			reportPercentiles(b, lat)
-		})
+				b.ReportAllocs()
+				lat := make([]time.Duration, 0, 1<<16)
+				cpu0 := processCPU()
+				for b.Loop() {
+					t0 := time.Now()
+					res, err := m.Invoke(b.Context(), s, payload, InvokeOptions{RequestID: "bench"})
+					lat = append(lat, time.Since(t0))
+					if err != nil || res.FunctionError != "" || res.Cold {
+						b.Fatalf("invoke: %v %s cold=%v", err, res.Payload, res.Cold)
+					}
+				}
+				reportPercentiles(b, lat)
+				b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/1e3/float64(b.N), "parent-cpu-µs/op")
+			})
+		}
 	}
+}
+
+// processCPU is the CPU time (user and system) this process used so far:
+// the parent's side of an invocation (the function's process is not
+// included).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // buildGoExample builds examples/functions/go as bootstrap in a temporary

@@ -99,7 +99,7 @@ func (e *env) start(runtimeDir, interpreter string) (err error) {
 	if err != nil {
 		return fmt.Errorf("listening for the runtime API: %w", err)
 	}
-	e.api = newAPIServer(e.ln, e.serveAPI)
+	e.api = newAPIServer(e.ln, e.serveAPI, e.m.spin)
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()

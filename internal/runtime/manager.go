@@ -23,6 +23,7 @@ type Manager struct {
 	workDir     string
 	maxEnv      int
 	idleTimeout time.Duration
+	spin        *spinPolicy
 
 	shimOnce sync.Once
 	shimDir  string
@@ -75,6 +76,11 @@ func NewManager(o Options) *Manager {
 	if m.idleTimeout <= 0 {
 		m.idleTimeout = 5 * time.Minute
 	}
+	spin := o.SpinWait
+	if spin == 0 {
+		spin = defaultSpinWait
+	}
+	m.spin = newSpinPolicy(spin)
 	return m
 }
 

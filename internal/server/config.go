@@ -28,6 +28,11 @@ type Config struct {
 	Throttle bool
 	// MaxEnvironments caps concurrently running function environments.
 	MaxEnvironments int
+	// InvokeSpin is how long a function's Runtime API connection
+	// busy-polls for the runtime's next request before it sleeps: lower
+	// warm-invoke latency for a little CPU (runtime.Options.SpinWait).
+	// 0 = never spin.
+	InvokeSpin time.Duration
 	// Now is the clock for iterator expiry, retention and state dwell
 	// (nil = time.Now); tests inject one.
 	Now func() time.Time
@@ -42,6 +47,7 @@ func DefaultConfig() Config {
 		AccountID:       "000000000000",
 		Durability:      storage.DurabilityAlways,
 		MaxEnvironments: 64,
+		InvokeSpin:      150 * time.Microsecond,
 	}
 }
 

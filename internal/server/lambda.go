@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/penstock/penstock/internal/awsapi"
 	"github.com/penstock/penstock/internal/lambda"
@@ -27,6 +28,7 @@ func (s *Server) provisionLambda(ctx context.Context) error {
 		WorkDir:         filepath.Join(s.cfg.DataDir, "runtime"),
 		MaxEnvironments: s.cfg.MaxEnvironments,
 		Logs:            logs,
+		SpinWait:        spinWait(s.cfg.InvokeSpin),
 	})
 	s.lambda, err = lambda.New(ctx, lambda.Options{
 		Store:     s.store,
@@ -56,3 +58,12 @@ func (s *Server) Lambda() *lambda.Service { return s.lambda }
 
 // Runtime returns the function runtime manager.
 func (s *Server) Runtime() *runtime.Manager { return s.runtime }
+
+// spinWait maps Config.InvokeSpin (0 = off) to runtime.Options.SpinWait
+// (0 = default, negative = off).
+func spinWait(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
+}
