@@ -71,7 +71,7 @@ done
 
 if [ "$JETSTREAM" = 1 ]; then
   ps_log "raw JetStream and storage.Store benchmarks (internal/storage), $RUNS runs"
-  (cd "$PS_ROOT" && go test -run '^$' -bench '^Benchmark(Raw_AtomicBatch|Store_Append|Raw_DirectGet|Store_Read)$' \
+  (cd "$PS_ROOT" && go test -run '^$' -bench '^Benchmark(Raw_AtomicBatch|Raw_AtomicBatchSharded|Store_Append|Raw_DirectGet|Store_Read)$' \
     -benchtime "$(((RECORDS + 499) / 500))x" -count "$RUNS" ./internal/storage) >"$PS_TMP/jetstream.txt" 2>&1 ||
     { cat "$PS_TMP/jetstream.txt" >&2; ps_fail "storage benchmarks"; }
 fi
@@ -120,12 +120,13 @@ if not raw:
     print("  (skipped: JETSTREAM=0)")
 else:
     for name, ref, what in (("Raw_AtomicBatch", "put", "JetStream atomic batch 500 x 1 KiB, 4 in flight"),
+                            ("Raw_AtomicBatchSharded", "put", "same, as 4 batches of 125 on 4 streams (shard layout)"),
                             ("Store_Append", "put", "storage.Store.Append, same load"),
                             ("Raw_DirectGet", "get", "JetStream batch Direct Get 1000"),
                             ("Store_Read", "get", "storage.Store.Read 1000")):
         v = raw.get(name)
         if v is None:
-            print(f"  {what:52s} (benchmark {name} not found)")
+            print(f"  {what:55s} (benchmark {name} not found)")
             continue
-        print(f"  {what:52s} {v:9.0f}   penstock {ref} / this: {p[ref]['records_per_sec'] / v:.2f}")
+        print(f"  {what:55s} {v:9.0f}   penstock {ref} / this: {p[ref]['records_per_sec'] / v:.2f}")
 PY

@@ -3,6 +3,7 @@ package kclient
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"sort"
@@ -139,9 +140,10 @@ func (l PutLoad) producer(payload []byte, keys []string) func(ctx context.Contex
 	if l.Wire != nil {
 		p := &WirePutter{Client: l.Wire, Stream: l.Stream, NoSequences: true}
 		entries := make([]wire.Entry, l.Batch)
+		data64 := base64.StdEncoding.AppendEncode(nil, payload) // encoded once: every record carries the same payload
 		return func(ctx context.Context, first, n int) (PutResult, error) {
 			for j := range n {
-				entries[j] = wire.Entry{Data: payload, PartitionKey: keys[(first+j)%len(keys)]}
+				entries[j] = wire.Entry{Data: payload, Data64: data64, PartitionKey: keys[(first+j)%len(keys)]}
 			}
 			return p.Put(ctx, entries[:n])
 		}

@@ -24,7 +24,10 @@ import (
 //   - Raw/AtomicBatch: 500 × 1 KiB messages per JetStream atomic batch, 4
 //     batches in flight, spoken directly on the NATS connection (no penstock
 //     code), durability "always".
-//   - Store/Append: the same load through Store.Append.
+//   - Raw/AtomicBatchSharded: the same records laid out as penstock lays
+//     out a PutRecords on a 4-shard stream: 4 batches of 125, one per
+//     shard stream, concurrently (see the benchmark).
+//   - Store/Append: the same load as Raw/AtomicBatch through Store.Append.
 //   - Raw/DirectGet: read back 1,000 records per batch Direct Get.
 //   - Store/Read: the same reads through Store.Read, a sequential reader,
 //     so through a read cursor (pull consumer); Store/ReadDirect: the same
@@ -111,6 +114,66 @@ func BenchmarkRaw_AtomicBatch(b *testing.B) {
 			}
 			if err := json.Unmarshal(resp.Data, &ack); err != nil || ack.Error != nil {
 				return fmt.Errorf("batch ack %s: %v", resp.Data, err)
+			}
+		}
+		return nil
+	})
+}
+
+// BenchmarkRaw_AtomicBatchSharded is Raw_AtomicBatch with the data laid out
+// as penstock lays out a PutRecords of 500 records on a 4-shard stream: each
+// operation is 4 atomic batches of 125 messages, one per shard's stream,
+// published concurrently, and done when all 4 are acknowledged. Same 4
+// operations in flight, same records/s metric.
+func BenchmarkRaw_AtomicBatchSharded(b *testing.B) {
+	s, id := benchStore(b)
+	nc := s.Conn()
+	const shards = 4
+	subjs := []string{logSubject(b, s, id)}
+	for i := 1; i < shards; i++ {
+		sid := fmt.Sprintf("bench/shardId-%012d", i)
+		if err := s.CreateLog(context.Background(), sid, 24*time.Hour); err != nil {
+			b.Fatal(err)
+		}
+		subjs = append(subjs, logSubject(b, s, sid))
+	}
+	payload := make([]byte, benchRecord)
+	publish := func(subj string, n int) error {
+		bid := nuid.Next()
+		for i := 1; i <= n; i++ {
+			m := &nats.Msg{Subject: subj, Data: payload, Header: nats.Header{}}
+			m.Header.Set("Nats-Batch-Id", bid)
+			m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i))
+			if i < n {
+				if err := nc.PublishMsg(m); err != nil {
+					return err
+				}
+				continue
+			}
+			m.Header.Set("Nats-Batch-Commit", "1")
+			resp, err := nc.RequestMsg(m, 30*time.Second)
+			if err != nil {
+				return err
+			}
+			var ack struct {
+				Error *struct{ Description string } `json:"error"`
+			}
+			if err := json.Unmarshal(resp.Data, &ack); err != nil || ack.Error != nil {
+				return fmt.Errorf("batch ack %s: %v", resp.Data, err)
+			}
+		}
+		return nil
+	}
+	runBatches(b, func() error {
+		var wg sync.WaitGroup
+		errs := make([]error, shards)
+		for i, subj := range subjs {
+			wg.Go(func() { errs[i] = publish(subj, benchBatch/shards) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return err
 			}
 		}
 		return nil

@@ -21,7 +21,7 @@ func appendPutRecords(b []byte, stream string, entries []Entry) []byte {
 	size := len(stream) + 32
 	for i := range entries {
 		e := &entries[i]
-		size += base64.StdEncoding.EncodedLen(len(e.Data)) + len(e.PartitionKey) + len(e.ExplicitHashKey) + 48
+		size += max(base64.StdEncoding.EncodedLen(len(e.Data)), len(e.Data64)) + len(e.PartitionKey) + len(e.ExplicitHashKey) + 48
 	}
 	b = slices.Grow(b, size)
 	b = append(b, `{"StreamName":`...)
@@ -33,7 +33,11 @@ func appendPutRecords(b []byte, stream string, entries []Entry) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"Data":"`...)
-		b = base64.StdEncoding.AppendEncode(b, e.Data)
+		if e.Data64 != nil {
+			b = append(b, e.Data64...)
+		} else {
+			b = base64.StdEncoding.AppendEncode(b, e.Data)
+		}
 		b = append(b, `","PartitionKey":`...)
 		b = appendString(b, e.PartitionKey)
 		if e.ExplicitHashKey != "" {

@@ -18,6 +18,10 @@ type Entry struct {
 	PartitionKey    string
 	ExplicitHashKey string // "" = the hash of PartitionKey decides the shard
 	Data            []byte
+	// Data64 is Data in standard base64, if the caller has it: it is sent
+	// as is instead of encoding Data (a load generator that sends one
+	// payload many times encodes it once). Data must still be set.
+	Data64 []byte
 }
 
 // PutRecordsOutput is a decoded PutRecords reply. Its byte slices point

@@ -3,6 +3,7 @@ package wire_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -139,6 +140,19 @@ func TestRequestsLikeTheSDK(t *testing.T) {
 			return err
 		},
 		wire: func() error { return w.PutRecords(ctx, "s/é", wireEntries, &put) },
+	}, {
+		name: "PutRecords with Data64",
+		sdk: func() error {
+			_, err := sdk.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String("s/é"), Records: sdkEntries})
+			return err
+		},
+		wire: func() error {
+			pre := slices.Clone(wireEntries)
+			for i := range pre {
+				pre[i].Data64 = base64.StdEncoding.AppendEncode(nil, pre[i].Data)
+			}
+			return w.PutRecords(ctx, "s/é", pre, &put)
+		},
 	}, {
 		name: "GetShardIterator AT_TIMESTAMP",
 		sdk: func() error {
