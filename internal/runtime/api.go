@@ -93,20 +93,28 @@ func (e *env) serveAPI(c *apiConn, r *apiRequest) {
 func (e *env) handleNext(c *apiConn, _ *apiRequest) {
 	e.markInitDone()
 	var inv *invocation
-	for inv == nil {
+	select {
+	case inv = <-e.invokes:
+	default:
+	}
+	// Spinning for this GET paid only if an invocation was waiting for it
+	// (back-to-back invocations); otherwise it only took a core from the
+	// function and from whoever sends the next invocation (spin.go).
+	c.rd.verdict(inv != nil)
+	if inv == nil {
 		select {
 		case inv = <-e.invokes:
 		case <-e.dead:
 			apiError(c, http.StatusInternalServerError, "Runtime.Stopped", "environment is shutting down")
 			return
 		}
-		if c.peerClosed() {
-			// The runtime gave up on this request (net/http would have
-			// cancelled it): leave the event to its next GET /next.
-			e.invokes <- inv
-			c.failed = true
-			return
-		}
+	}
+	if c.peerClosed() {
+		// The runtime gave up on this request (net/http would have
+		// cancelled it): leave the event to its next GET /next.
+		e.invokes <- inv
+		c.failed = true
+		return
 	}
 	e.reporting.Lock() // the previous invocation's END and REPORT come first
 	e.reporting.Unlock()

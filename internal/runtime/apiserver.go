@@ -106,6 +106,7 @@ func (s *apiServer) close() {
 
 func (s *apiServer) serveConn(nc net.Conn) {
 	c := &apiConn{conn: nc, rd: newSpinReader(nc, s.spin)}
+	c.afterAnswer.judged = true // by handleNext: did an invocation wait for this GET?
 	c.r = bufio.NewReaderSize(c.rd, 16<<10)
 	for {
 		// The first request (the runtime just started) parks at once;

@@ -71,7 +71,10 @@ func (p *spinPolicy) release() { p.slots.Add(1) }
 // connection.
 type spinStat struct {
 	skip   uint8 // reads left that park at once
-	misses uint8 // spins in a row that ran out (capped at 6)
+	misses uint8 // spins in a row that did not pay (capped at 6)
+	// judged: the request's handler decides whether a spin that caught
+	// the request paid (spinReader.judge), not the arrival alone.
+	judged bool
 }
 
 // try reports whether this read may spin, consuming a skip if not.
@@ -103,6 +106,9 @@ type spinReader struct {
 	policy  *spinPolicy
 	wait    *spinStat
 	segment spinStat
+	// judge is a judged spinStat whose spin caught a request, waiting for
+	// the handler's verdict (verdict).
+	judge *spinStat
 }
 
 func newSpinReader(c net.Conn, policy *spinPolicy) *spinReader {
@@ -115,8 +121,21 @@ func newSpinReader(c net.Conn, policy *spinPolicy) *spinReader {
 	return r
 }
 
-// expect sets the kind of wait the next request is for.
-func (r *spinReader) expect(s *spinStat) { r.wait = s }
+// expect sets the kind of wait the next request is for. A spin nobody
+// judged counts as paid.
+func (r *spinReader) expect(s *spinStat) {
+	r.verdict(true)
+	r.wait = s
+}
+
+// verdict records whether the spin that caught the current request paid,
+// if that is for the handler to judge.
+func (r *spinReader) verdict(paid bool) {
+	if r.judge != nil {
+		r.judge.record(paid)
+		r.judge = nil
+	}
+}
 
 func (r *spinReader) Read(p []byte) (int, error) {
 	if r.rc == nil || len(p) == 0 {
@@ -160,7 +179,11 @@ func (r *spinReader) Read(p []byte) (int, error) {
 		r.policy.release()
 	}
 	if hit {
-		st.record(true)
+		if st.judged {
+			r.judge = st
+		} else {
+			st.record(true)
+		}
 	}
 	switch {
 	case rerr != nil:

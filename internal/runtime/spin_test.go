@@ -115,3 +115,38 @@ func TestSpinReader(t *testing.T) {
 		})
 	}
 }
+
+// TestSpinReaderJudged: a spin for a judged wait that catches a request is
+// recorded only when the handler gives its verdict, or as paid when the
+// next request starts without one.
+func TestSpinReaderJudged(t *testing.T) {
+	tests := []struct {
+		name    string
+		verdict func(r *spinReader)
+		misses  uint8
+	}{
+		{"handler: did not pay", func(r *spinReader) { r.verdict(false) }, 4},
+		{"handler: paid", func(r *spinReader) { r.verdict(true) }, 0},
+		{"no verdict: paid", func(r *spinReader) { r.expect(nil) }, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, cli := tcpPair(t)
+			r := newSpinReader(srv, newSpinPolicy(time.Second))
+			st := spinStat{judged: true, misses: 3}
+			r.expect(&st)
+			io.WriteString(cli, "GET /")
+			if _, err := r.Read(make([]byte, 8)); err != nil {
+				t.Fatal(err)
+			}
+			if st.misses != 3 || r.judge != &st {
+				t.Fatalf("the spin was recorded before the verdict (misses %d, pending %v)", st.misses, r.judge != nil)
+			}
+			tt.verdict(r)
+			if st.misses != tt.misses || r.judge != nil {
+				t.Fatalf("misses %d (pending %v), want %d", st.misses, r.judge != nil, tt.misses)
+			}
+		})
+	}
+}
+
