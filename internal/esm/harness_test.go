@@ -199,6 +199,8 @@ type env struct {
 	api   *lambda.Client
 	stop  func()
 	clock Clock
+	// running is the context the engine runs under; done once stop began.
+	running context.Context
 }
 
 type envOpt func(*Options)
@@ -232,6 +234,7 @@ func (en *env) start(opts ...envOpt) {
 	}
 	en.e = e
 	ctx, cancel := context.WithCancel(en.ctx)
+	en.running = ctx
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
 	hs := httptest.NewServer(e)

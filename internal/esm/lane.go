@@ -104,7 +104,9 @@ func (p *poller) runBatch(ctx context.Context, l *lane, batch []*rec) {
 }
 
 // invoke calls the function once with recs (none: a window's final or
-// early-end invoke). ok=false when ctx ended.
+// early-end invoke). ok=false when ctx ended before the function answered.
+// The invocation itself runs under p.invokeCtx, so one in flight when ctx
+// ends may finish (drainGrace) and its answer counts.
 func (p *poller) invoke(ctx context.Context, l *lane, recs []*rec) (outcome, string, bool) {
 	payload := p.buildPayload(l, recs)
 	now := p.e.clock.Now()
@@ -119,9 +121,13 @@ func (p *poller) invoke(ctx context.Context, l *lane, recs []*rec) (outcome, str
 		(*obs)(p.m.UUID, time.Now(), arr)
 	}
 	p.met.ConcurrentExecutions.Add(1)
-	res, err := p.e.o.Functions.Invoke(ctx, p.m.FunctionArn, payload)
+	ictx := p.invokeCtx
+	if ictx == nil {
+		ictx = ctx
+	}
+	res, err := p.e.o.Functions.Invoke(ictx, p.m.FunctionArn, payload)
 	p.met.ConcurrentExecutions.Add(-1)
-	if ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil {
 		return outcome{}, "", false
 	}
 	n := int64(len(recs))

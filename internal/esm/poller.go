@@ -46,6 +46,10 @@ type poller struct {
 	endSeq  uint64 // last position of a closed shard; guarded by mu
 	room    chan struct{}
 	ckptC   chan struct{}
+	// invokeCtx is what invocations run under: it outlives the poller's
+	// context by up to drainGrace (run), so that stopping does not kill
+	// an invocation in flight and then deliver its batch again.
+	invokeCtx context.Context
 	kick    chan struct{} // wakes the reader (shard closed)
 }
 
@@ -77,6 +81,14 @@ func (p *poller) readAhead() int {
 	return max(2*p.m.BatchSize*p.m.ParallelizationFactor, 1000)
 }
 
+// drainGrace is how long an invocation in flight may still run once the
+// poller stops (the mapping is disabled or deleted, the server stops, the
+// lease moves): its result still counts and is checkpointed, so a graceful
+// stop does not deliver a batch the function already processed again. A
+// longer invocation is cancelled (its environment killed), and its batch
+// is delivered again by whoever polls the shard next.
+const drainGrace = 10 * time.Second
+
 // run processes the shard until ctx ends (finished=false) or, for a closed
 // shard, until every record is done and checkpointed (finished=true).
 func (p *poller) run(ctx context.Context) (finished bool, err error) {
@@ -100,15 +112,31 @@ func (p *poller) run(ctx context.Context) (finished bool, err error) {
 		p.lanes[i] = &lane{wake: make(chan struct{}, 1)}
 	}
 	lctx, cancel := context.WithCancel(ctx)
+	ictx, icancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer icancel()
+	stopGrace := context.AfterFunc(lctx, func() {
+		select {
+		case <-p.e.clock.After(drainGrace):
+			icancel()
+		case <-ictx.Done():
+		}
+	})
+	p.invokeCtx = ictx
+	// The checkpointer outlives the lanes: its last write covers the
+	// batches they finished while draining.
+	ckctx, ckcancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	for _, l := range p.lanes {
 		wg.Go(func() { p.runLane(lctx, l, began) })
 	}
 	ckDone := make(chan struct{})
-	go func() { defer close(ckDone); p.runCheckpointer(lctx, start) }()
+	go func() { defer close(ckDone); p.runCheckpointer(ckctx, start) }()
 	finished, err = p.read(lctx)
 	cancel()
 	wg.Wait()
+	icancel() // ends the grace wait
+	stopGrace()
+	ckcancel()
 	<-ckDone
 	if finished {
 		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

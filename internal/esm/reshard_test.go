@@ -1,8 +1,10 @@
 package esm
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,5 +106,39 @@ func TestRestartFromCheckpoint(t *testing.T) {
 	}
 	if len(seen) != 300 {
 		t.Errorf("%d distinct records, want 300", len(seen))
+	}
+}
+
+// TestStopDrainsInvocationInFlight: stopping the engine while the function
+// runs lets the invocation finish and checkpoints its batch, so a graceful
+// stop does not deliver it again (drainGrace).
+func TestStopDrainsInvocationInFlight(t *testing.T) {
+	en := newEnv(t)
+	arn := en.stream("s", 1)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	en.f.add("f", func(ctx context.Context, ev kinesisEvent) (*InvokeResult, error) {
+		once.Do(func() { close(entered) })
+		select {
+		case <-release:
+			return ok(`{}`)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	})
+	id := en.createMapping(mappingInput(arn, "f", types.EventSourcePositionTrimHorizon), 1)
+	en.put("s/0", entries(10, constKey("a"), seqData("r"))...)
+	<-entered
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		en.stopEngine()
+	}()
+	<-en.running.Done() // the pollers' contexts end with it
+	close(release)
+	<-stopped
+	ck, found, err := en.e.ckpts.get(en.ctx, id, "shardId-000000000000")
+	if err != nil || !found || ck.Next != 11 {
+		t.Fatalf("checkpoint after stop = %+v (found %v, %v), want next 11: the batch in flight counts", ck, found, err)
 	}
 }
