@@ -12,24 +12,32 @@ import (
 // Busy-polling the Runtime API connection.
 //
 // A warm invocation is two round trips between penstock and the function's
-// process on loopback, and on a virtual machine most of its time is not
+// process on loopback, and on a virtual machine much of its time is not
 // work but wake-ups: the parent's threads go idle while the function runs,
-// its vCPU halts, and the bytes the function writes back have to wake it
+// the vCPU halts, and the bytes the function writes back have to wake it
 // again (tens of µs each time on these machines). The runtime's next
 // request usually follows within tens of µs (its POST /response right after
 // a fast handler; its GET /next right after our 202; the second and third
 // segments of one request, which net/http's client writes separately), so
 // the connection's reader polls the socket for up to a short budget before
-// it parks in the netpoller. BenchmarkInvokeWarm (Go example): p50 about
-// 40 % lower, for about 50 µs more parent CPU per invocation.
+// it parks in the netpoller. BenchmarkInvokeWarm/go-example: p50 about
+// 40 % lower, for about 40 µs more parent CPU per invocation.
 //
-// The spin is bounded three ways so that it never costs more than it can
-// save: by the budget (Options.SpinWait); by learning, per connection and
-// per kind of wait, whether spinning pays (a spin that ran out makes that
-// wait park at once for the next 1, 3, 7 … 63 reads, so a handler slower
-// than the budget costs at most 1/64 of a budget per invocation); and by a
-// Manager-wide number of spinners at once (GOMAXPROCS-1, at least one),
-// so that spinning never takes every core from the functions themselves.
+// The spin is bounded so that it never costs much more than it can save:
+//   - by the budget (Options.SpinWait, default 150 µs);
+//   - by learning, per connection and per kind of wait, whether spinning
+//     pays: a spin that did not pay makes that wait park at once for the
+//     next 1, 3, 7 … 63 reads, so a handler slower than the budget costs at
+//     most 1/64 of a budget per invocation. A spin for the POST of a
+//     response (afterEvent) or for a request's later segments pays when the
+//     bytes arrive in time. A spin for GET /next (afterAnswer) pays only if
+//     an invocation was already waiting for it (handleNext judges): with
+//     invocations spaced out, as behind the Invoke HTTP API, the GET comes
+//     first, and spinning for it would only take a core from the function
+//     and from whoever sends the next invocation;
+//   - by a Manager-wide number of spinners at once (GOMAXPROCS-1, at least
+//     one), so that spinning never takes every core from the functions.
+//
 // The spinning goroutine yields to every other runnable goroutine of the
 // process on each poll.
 

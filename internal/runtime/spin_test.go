@@ -149,4 +149,3 @@ func TestSpinReaderJudged(t *testing.T) {
 		})
 	}
 }
-
