@@ -101,7 +101,7 @@
 //     enforced (no cgroups). There is no sandboxing beyond a process group.
 //   - Linux only (process groups, Pdeathsig, /proc).
 //   - Latency over CPU: while an invocation is in flight, the Runtime API
-//     connection busy-polls up to Options.SpinWait (150 µs) for the
+//     connection busy-polls up to Options.SpinWait (300 µs) for the
 //     runtime's next request before it sleeps, at most GOMAXPROCS-1
 //     connections at once, backing off where spinning does not pay
 //     (spin.go). It costs ~40 µs of parent CPU per warm invocation and

@@ -58,6 +58,8 @@ func (m *Manager) Invoke(ctx context.Context, fn *Spec, payload []byte, o Invoke
 // invokeOn runs the invocation on e, which the caller holds exclusively.
 // retry means e died before the event was delivered.
 func (m *Manager) invokeOn(ctx context.Context, e *env, cold bool, id string, payload []byte, o InvokeOptions) (res *Result, retry bool, err error) {
+	m.spin.running.Add(1)
+	defer m.spin.running.Add(-1)
 	to := timeout(&e.spec)
 	inv := &invocation{
 		id:            id,

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -40,6 +41,44 @@ func TestSpinStat(t *testing.T) {
 	}
 }
 
+func TestSpinPolicy(t *testing.T) {
+	tests := []struct {
+		cores, running int32
+		want           int // spinners that may start at once
+	}{
+		{cores: 1, running: 0, want: 0},
+		{cores: 2, running: 0, want: 1},
+		{cores: 2, running: 1, want: 1},
+		{cores: 2, running: 2, want: 0},
+		{cores: 4, running: 1, want: 3},
+		{cores: 4, running: 2, want: 2},
+		{cores: 4, running: 5, want: 0},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d cores %d running", tt.cores, tt.running), func(t *testing.T) {
+			p := newSpinPolicy(time.Millisecond)
+			p.cores = tt.cores
+			p.running.Store(tt.running)
+			n := 0
+			for p.acquire() {
+				n++
+			}
+			if n != tt.want {
+				t.Fatalf("%d spinners, want %d", n, tt.want)
+			}
+			for range n {
+				p.release()
+			}
+			if p.spinners.Load() != 0 {
+				t.Fatalf("%d spinners after releasing all", p.spinners.Load())
+			}
+		})
+	}
+	if (*spinPolicy)(nil).acquire() || newSpinPolicy(0).acquire() {
+		t.Fatal("a nil or zero-budget policy spins")
+	}
+}
+
 // tcpPair returns both ends of a loopback TCP connection.
 func tcpPair(t *testing.T) (server, client net.Conn) {
 	t.Helper()
@@ -64,28 +103,28 @@ func TestSpinReader(t *testing.T) {
 	tests := []struct {
 		name     string
 		budget   time.Duration
-		slots    int32 // spinners allowed; -1 = the policy's default
+		busy     bool // every core is taken by invocations in flight
 		peer     func(net.Conn)
 		deadline bool // the read times out (nothing ever arrives)
 		want     string
 		wantErr  error
 		misses   uint8 // the wait's spinStat afterwards
 	}{
-		{name: "data waiting", budget: time.Second, slots: -1, peer: func(c net.Conn) { io.WriteString(c, "GET /") }, want: "GET /"},
-		{name: "data while spinning", budget: 10 * time.Second, slots: -1, peer: func(c net.Conn) { go io.WriteString(c, "POST /") }, want: "POST /"},
-		{name: "peer closed", budget: time.Second, slots: -1, peer: func(c net.Conn) { c.Close() }, wantErr: io.EOF},
-		{name: "spin runs out, then parks", budget: time.Millisecond, slots: -1, deadline: true, wantErr: os.ErrDeadlineExceeded, misses: 1},
-		{name: "no slot: parks at once, learns nothing", budget: time.Hour, slots: 0, deadline: true, wantErr: os.ErrDeadlineExceeded},
-		{name: "spinning off", budget: 0, slots: -1, peer: func(c net.Conn) { io.WriteString(c, "x") }, want: "x"},
+		{name: "data waiting", budget: time.Second, peer: func(c net.Conn) { io.WriteString(c, "GET /") }, want: "GET /"},
+		{name: "data while spinning", budget: 10 * time.Second, peer: func(c net.Conn) { go io.WriteString(c, "POST /") }, want: "POST /"},
+		{name: "peer closed", budget: time.Second, peer: func(c net.Conn) { c.Close() }, wantErr: io.EOF},
+		{name: "spin runs out, then parks", budget: time.Millisecond, deadline: true, wantErr: os.ErrDeadlineExceeded, misses: 1},
+		{name: "no core free: parks at once, learns nothing", budget: time.Hour, busy: true, deadline: true, wantErr: os.ErrDeadlineExceeded},
+		{name: "spinning off", budget: 0, peer: func(c net.Conn) { io.WriteString(c, "x") }, want: "x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, cli := tcpPair(t)
 			p := newSpinPolicy(tt.budget)
-			if tt.slots >= 0 {
-				p.slots.Store(tt.slots)
+			p.cores = 2 // whatever GOMAXPROCS the test runs with
+			if tt.busy {
+				p.running.Store(2)
 			}
-			slots := p.slots.Load()
 			r := newSpinReader(srv, p)
 			var st spinStat
 			r.expect(&st)
@@ -106,8 +145,8 @@ func TestSpinReader(t *testing.T) {
 			if st.misses != tt.misses {
 				t.Errorf("misses %d, want %d", st.misses, tt.misses)
 			}
-			if got := p.slots.Load(); got != slots {
-				t.Errorf("spinner slots %d after the read, want %d back", got, slots)
+			if got := p.spinners.Load(); got != 0 {
+				t.Errorf("%d spinners after the read, want 0", got)
 			}
 			if err == nil && tt.budget > 0 && r.wait != &r.segment {
 				t.Errorf("after data the reader should wait for the request's next segment")
@@ -132,7 +171,9 @@ func TestSpinReaderJudged(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, cli := tcpPair(t)
-			r := newSpinReader(srv, newSpinPolicy(time.Second))
+			p := newSpinPolicy(time.Second)
+			p.cores = 2
+			r := newSpinReader(srv, p)
 			st := spinStat{judged: true, misses: 3}
 			r.expect(&st)
 			io.WriteString(cli, "GET /")

@@ -35,7 +35,7 @@ type Options struct {
 	Logs LogSink
 	// SpinWait is how long a Runtime API connection busy-polls for the
 	// runtime's next request before it parks (spin.go): lower warm-invoke
-	// latency for some CPU. 0 = 150 µs; negative = never spin.
+	// latency for some CPU. 0 = 300 µs; negative = never spin.
 	SpinWait time.Duration
 }
 

@@ -47,7 +47,7 @@ func DefaultConfig() Config {
 		AccountID:       "000000000000",
 		Durability:      storage.DurabilityAlways,
 		MaxEnvironments: 64,
-		InvokeSpin:      150 * time.Microsecond,
+		InvokeSpin:      300 * time.Microsecond,
 	}
 }
 
