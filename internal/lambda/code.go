@@ -99,6 +99,9 @@ type codeCache struct {
 	store jetstream.ObjectStore
 	mu    sync.Mutex
 	busy  map[string]*sync.Mutex // per digest
+	// unpacking holds the temporary dirs of unpacks in progress, which gc
+	// must not take for leftovers. Guarded by mu.
+	unpacking map[string]bool
 	// ready remembers digests unpacked completely by this process, so a
 	// warm invoke does not stat the marker file (a path walk per invoke);
 	// gc forgets a digest before removing its directory.
@@ -109,7 +112,7 @@ func newCodeCache(dir string, store jetstream.ObjectStore) (*codeCache, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating code cache %s: %w", dir, err)
 	}
-	return &codeCache{dir: dir, store: store, busy: map[string]*sync.Mutex{}}, nil
+	return &codeCache{dir: dir, store: store, busy: map[string]*sync.Mutex{}, unpacking: map[string]bool{}}, nil
 }
 
 func (c *codeCache) lock(hx string) func() {
@@ -161,7 +164,16 @@ func (c *codeCache) path(ctx context.Context, cd code, data []byte) (string, err
 	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
-	tmp := filepath.Join(c.dir, ".tmp-"+hex.EncodeToString(rnd[:]))
+	tmpName := ".tmp-" + hex.EncodeToString(rnd[:])
+	tmp := filepath.Join(c.dir, tmpName)
+	c.mu.Lock()
+	c.unpacking[tmpName] = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.unpacking, tmpName)
+		c.mu.Unlock()
+	}()
 	if err := unzipTo(data, tmp); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
@@ -276,10 +288,18 @@ func extractFile(f *zip.File, dst string, perm fs.FileMode, budget int64) (int64
 	return n, nil
 }
 
+// gcMargin is how much older than gc's start an entry must look to be
+// removed: file systems stamp times from a coarse clock (up to a tick,
+// 4-10 ms, behind time.Now), so a package unpacked just after gc started
+// can look older than the start.
+const gcMargin = 20 * time.Millisecond
+
 // gc removes unpacked packages no function refers to any more (and
 // leftovers of interrupted unpacks), keeping anything changed since
-// before: a package unpacked while gc runs is never removed.
+// before (less gcMargin) and every unpack in progress: a package unpacked
+// while gc runs is never removed.
 func (c *codeCache) gc(referenced map[string]bool, before time.Time) (removed int, err error) {
+	before = before.Add(-gcMargin)
 	ents, err := os.ReadDir(c.dir)
 	if err != nil {
 		return 0, fmt.Errorf("reading code cache: %w", err)
@@ -290,6 +310,12 @@ func (c *codeCache) gc(referenced map[string]bool, before time.Time) (removed in
 		}
 		info, err := e.Info()
 		if err != nil || !info.ModTime().Before(before) {
+			continue
+		}
+		c.mu.Lock()
+		inProgress := c.unpacking[e.Name()]
+		c.mu.Unlock()
+		if inProgress {
 			continue
 		}
 		unlock := c.lock(e.Name())
