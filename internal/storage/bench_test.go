@@ -92,32 +92,37 @@ func BenchmarkRaw_AtomicBatch(b *testing.B) {
 	nc := s.Conn()
 	subj := logSubject(b, s, id)
 	payload := make([]byte, benchRecord)
-	runBatches(b, func() error {
-		bid := nuid.Next()
-		for i := 1; i <= benchBatch; i++ {
-			m := &nats.Msg{Subject: subj, Data: payload, Header: nats.Header{}}
-			m.Header.Set("Nats-Batch-Id", bid)
-			m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i))
-			if i < benchBatch {
-				if err := nc.PublishMsg(m); err != nil {
-					return err
-				}
-				continue
-			}
-			m.Header.Set("Nats-Batch-Commit", "1")
-			resp, err := nc.RequestMsg(m, 30*time.Second)
-			if err != nil {
+	runBatches(b, func() error { return rawAtomicBatch(nc, subj, payload, benchBatch) })
+}
+
+// rawAtomicBatch publishes n messages of payload to subj as one JetStream
+// atomic batch and waits for its acknowledgement, with nothing but the
+// NATS client in between.
+func rawAtomicBatch(nc *nats.Conn, subj string, payload []byte, n int) error {
+	bid := nuid.Next()
+	for i := 1; i <= n; i++ {
+		m := &nats.Msg{Subject: subj, Data: payload, Header: nats.Header{}}
+		m.Header.Set("Nats-Batch-Id", bid)
+		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i))
+		if i < n {
+			if err := nc.PublishMsg(m); err != nil {
 				return err
 			}
-			var ack struct {
-				Error *struct{ Description string } `json:"error"`
-			}
-			if err := json.Unmarshal(resp.Data, &ack); err != nil || ack.Error != nil {
-				return fmt.Errorf("batch ack %s: %v", resp.Data, err)
-			}
+			continue
 		}
-		return nil
-	})
+		m.Header.Set("Nats-Batch-Commit", "1")
+		resp, err := nc.RequestMsg(m, 30*time.Second)
+		if err != nil {
+			return err
+		}
+		var ack struct {
+			Error *struct{ Description string } `json:"error"`
+		}
+		if err := json.Unmarshal(resp.Data, &ack); err != nil || ack.Error != nil {
+			return fmt.Errorf("batch ack %s: %v", resp.Data, err)
+		}
+	}
+	return nil
 }
 
 // BenchmarkRaw_AtomicBatchSharded is Raw_AtomicBatch with the data laid out
@@ -138,37 +143,11 @@ func BenchmarkRaw_AtomicBatchSharded(b *testing.B) {
 		subjs = append(subjs, logSubject(b, s, sid))
 	}
 	payload := make([]byte, benchRecord)
-	publish := func(subj string, n int) error {
-		bid := nuid.Next()
-		for i := 1; i <= n; i++ {
-			m := &nats.Msg{Subject: subj, Data: payload, Header: nats.Header{}}
-			m.Header.Set("Nats-Batch-Id", bid)
-			m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i))
-			if i < n {
-				if err := nc.PublishMsg(m); err != nil {
-					return err
-				}
-				continue
-			}
-			m.Header.Set("Nats-Batch-Commit", "1")
-			resp, err := nc.RequestMsg(m, 30*time.Second)
-			if err != nil {
-				return err
-			}
-			var ack struct {
-				Error *struct{ Description string } `json:"error"`
-			}
-			if err := json.Unmarshal(resp.Data, &ack); err != nil || ack.Error != nil {
-				return fmt.Errorf("batch ack %s: %v", resp.Data, err)
-			}
-		}
-		return nil
-	}
 	runBatches(b, func() error {
 		var wg sync.WaitGroup
 		errs := make([]error, shards)
 		for i, subj := range subjs {
-			wg.Go(func() { errs[i] = publish(subj, benchBatch/shards) })
+			wg.Go(func() { errs[i] = rawAtomicBatch(nc, subj, payload, benchBatch/shards) })
 		}
 		wg.Wait()
 		for _, err := range errs {
