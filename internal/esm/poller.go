@@ -50,7 +50,7 @@ type poller struct {
 	// context by up to drainGrace (run), so that stopping does not kill
 	// an invocation in flight and then deliver its batch again.
 	invokeCtx context.Context
-	kick    chan struct{} // wakes the reader (shard closed)
+	kick      chan struct{} // wakes the reader (shard closed)
 }
 
 // markClosed tells a running poller its shard was closed at endSeq.
