@@ -121,11 +121,7 @@ func (p *poller) invoke(ctx context.Context, l *lane, recs []*rec) (outcome, str
 		(*obs)(p.m.UUID, time.Now(), arr)
 	}
 	p.met.ConcurrentExecutions.Add(1)
-	ictx := p.invokeCtx
-	if ictx == nil {
-		ictx = ctx
-	}
-	res, err := p.e.o.Functions.Invoke(ictx, p.m.FunctionArn, payload)
+	res, err := p.e.o.Functions.Invoke(p.invokeCtx, p.m.FunctionArn, payload)
 	p.met.ConcurrentExecutions.Add(-1)
 	if err != nil && ctx.Err() != nil {
 		return outcome{}, "", false

@@ -163,7 +163,20 @@ func (r *spinReader) Read(p []byte) (int, error) {
 	if spinning {
 		start = time.Now()
 	}
-	hit := false
+	// endSpin gives the spinner's place back and notes whether the spin
+	// caught the data (a judged wait leaves that to the handler).
+	endSpin := func(hit bool) {
+		spinning = false
+		r.policy.release()
+		switch {
+		case !hit:
+			st.record(false)
+		case st.judged:
+			r.judge = st
+		default:
+			st.record(true)
+		}
+	}
 	var n int
 	var err error
 	rerr := r.rc.Read(func(fd uintptr) bool {
@@ -178,28 +191,19 @@ func (r *spinReader) Read(p []byte) (int, error) {
 					continue
 				}
 				if spinning {
-					spinning = false
-					r.policy.release()
-					st.record(false)
+					endSpin(false)
 				}
 				return false // park in the netpoller
 			}
 			if spinning {
-				spinning, hit = false, true
-				r.policy.release()
+				endSpin(true)
 			}
 			return true
 		}
 	})
-	if spinning { // rc.Read failed before the callback ran
+	if spinning { // rc.Read failed before the callback ran: nothing learnt
+		spinning = false
 		r.policy.release()
-	}
-	if hit {
-		if st.judged {
-			r.judge = st
-		} else {
-			st.record(true)
-		}
 	}
 	switch {
 	case rerr != nil:
