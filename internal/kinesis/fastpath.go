@@ -2,7 +2,6 @@ package kinesis
 
 import (
 	"bytes"
-	"encoding/base64"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -174,29 +173,6 @@ func (s *jsonScan) smallInt() (int64, bool) {
 		n = -n
 	}
 	return n, true
-}
-
-// decodeBase64 decodes src into dst (which has room) exactly as
-// base64.StdEncoding.DecodeString would, or reports false. Decode skips
-// '\r' and '\n' (which JSON strings cannot hold raw); with len(src) a
-// multiple of 4, skipping any would leave fewer output bytes than the
-// length implies, so the length check refuses them.
-func decodeBase64(dst, src []byte) (int, bool) {
-	if len(src)%4 != 0 {
-		return 0, false
-	}
-	n, err := base64.StdEncoding.Decode(dst, src)
-	if err != nil {
-		return 0, false
-	}
-	want := len(src) / 4 * 3
-	if len(src) > 0 && src[len(src)-1] == '=' {
-		want--
-		if src[len(src)-2] == '=' {
-			want--
-		}
-	}
-	return n, n == want
 }
 
 // fastPutRecords reads a PutRecords JSON body; ok=false sends it to the

@@ -65,7 +65,7 @@ func runBatches(b *testing.B, batch func() error) {
 	errs := make(chan error, benchInflight)
 	b.SetBytes(benchBatch * benchRecord)
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU(b)
 	for range benchInflight {
 		wg.Go(func() {
 			for next.Add(1) <= int64(b.N) {
@@ -85,6 +85,7 @@ func runBatches(b *testing.B, batch func() error) {
 	default:
 	}
 	b.ReportMetric(float64(b.N*benchBatch)/el.Seconds(), "records/s")
+	reportCPU(b, cpu0, b.N*benchBatch)
 }
 
 func BenchmarkRaw_AtomicBatch(b *testing.B) {
