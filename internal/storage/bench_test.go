@@ -34,9 +34,9 @@ import (
 //     reads answered by Store.Read's batch Direct Get path.
 //   - Store/Tail: the same records through a Tail (ordered consumer).
 //
-// Each reports records/s as a custom metric; the read benchmarks also
-// report the CPU time of the whole process (client and embedded server)
-// per record read, which a busy machine disturbs less than the rate.
+// Each reports records/s as a custom metric, and the CPU time of the whole
+// process (client and embedded server) per record, which a busy machine
+// disturbs less than the rate.
 
 const (
 	benchBatch    = 500
