@@ -21,13 +21,19 @@ func checkBase64(t *testing.T, src []byte) {
 	}
 }
 
+// randomBytes returns n bytes from r.
+func randomBytes(r *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
 func TestBase64Matches(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for n := range 200 {
-		src := make([]byte, n)
-		for i := range src {
-			src[i] = byte(r.Uint32())
-		}
+		src := randomBytes(r, n)
 		checkBase64(t, src)
 		checkBase64(t, bytes.Repeat([]byte{0xff}, n))
 		checkBase64(t, make([]byte, n))
@@ -62,11 +68,7 @@ func checkDecode(t *testing.T, src []byte) {
 func TestDecodeBase64(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for n := range 300 {
-		src := make([]byte, n)
-		for i := range src {
-			src[i] = byte(r.Uint32())
-		}
-		enc := []byte(base64.StdEncoding.EncodeToString(src))
+		enc := []byte(base64.StdEncoding.EncodeToString(randomBytes(r, n)))
 		checkDecode(t, enc)
 		if len(enc) > 0 {
 			// One byte changed anywhere: to another base64 character, to
