@@ -78,9 +78,9 @@ func encodeBase64(out, src []byte) {
 // most of a PutRecords request, so this is the request decoder's largest
 // single cost: github.com/segmentio/asm's decoder (AVX2 where the CPU has
 // it) takes ~170 ns for a 1 KiB record against ~1 µs for encoding/base64.
-// Whatever it refuses is decoded again by encoding/base64, so only input
-// both accept can succeed (FuzzDecodeBase64 holds the two to the same
-// answers). Decode skips '\r' and '\n' (which JSON strings cannot hold
+// Whatever it refuses, encoding/base64 decides; what it accepts,
+// TestDecodeBase64 and FuzzDecodeBase64 hold to encoding/base64's answer
+// (the same bytes, and refused where encoding/base64 refuses). Decode skips '\r' and '\n' (which JSON strings cannot hold
 // raw); with len(src) a multiple of 4, skipping any would leave fewer
 // output bytes than the length implies, so the length check refuses them.
 func decodeBase64(dst, src []byte) (int, bool) {

@@ -317,8 +317,8 @@ func decodeStable(buf *[]byte, src []byte, exact bool) ([]byte, bool, bool) {
 		*buf = b
 	}
 	start := len(b)
-	// The SIMD decoder first (see kinesis.decodeBase64); whatever it
-	// refuses, encoding/base64 decides.
+	// The SIMD decoder first (see kinesis.decodeBase64, whose tests hold
+	// it to encoding/base64); whatever it refuses, encoding/base64 decides.
 	n, err := simd.StdEncoding.Decode(b[start:start+need], src)
 	if err != nil {
 		if n, err = base64.StdEncoding.Decode(b[start:start+need], src); err != nil {
