@@ -3,8 +3,6 @@ package kinesis
 import (
 	"encoding/base64"
 	"encoding/binary"
-
-	simd "github.com/segmentio/asm/base64"
 )
 
 // A faster standard base64 encoder for the data plane's answers: record
@@ -71,34 +69,4 @@ func encodeBase64(out, src []byte) {
 		src = src[6:]
 	}
 	base64.StdEncoding.Encode(out[o:], src)
-}
-
-// decodeBase64 decodes src into dst (which has room) exactly as
-// base64.StdEncoding.DecodeString would, or reports false. Record data is
-// most of a PutRecords request, so this is the request decoder's largest
-// single cost: github.com/segmentio/asm's decoder (AVX2 where the CPU has
-// it) takes ~170 ns for a 1 KiB record against ~1 µs for encoding/base64.
-// Whatever it refuses, encoding/base64 decides; what it accepts,
-// TestDecodeBase64 and FuzzDecodeBase64 hold to encoding/base64's answer
-// (the same bytes, and refused where encoding/base64 refuses). Decode skips '\r' and '\n' (which JSON strings cannot hold
-// raw); with len(src) a multiple of 4, skipping any would leave fewer
-// output bytes than the length implies, so the length check refuses them.
-func decodeBase64(dst, src []byte) (int, bool) {
-	if len(src)%4 != 0 {
-		return 0, false
-	}
-	n, err := simd.StdEncoding.Decode(dst, src)
-	if err != nil {
-		if n, err = base64.StdEncoding.Decode(dst, src); err != nil {
-			return 0, false
-		}
-	}
-	want := len(src) / 4 * 3
-	if len(src) > 0 && src[len(src)-1] == '=' {
-		want--
-		if src[len(src)-2] == '=' {
-			want--
-		}
-	}
-	return n, n == want
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/penstock/penstock/internal/b64"
 )
 
 // Typed fast paths for the data plane's JSON requests (PutRecords,
@@ -251,7 +253,7 @@ func (s *jsonScan) putRecordsList(req *putRecordsReq, buf, keys *[]byte, keyLens
 				var src []byte
 				if src, ok = s.raw(); ok {
 					var n int
-					n, ok = decodeBase64((*buf)[used:], src)
+					n, ok = b64.DecodeExact((*buf)[used:], src)
 					it.data = (*buf)[used : used+n : used+n]
 					it.hasData = true
 					used += n
@@ -313,7 +315,7 @@ func fastPutRecord(body []byte) (req putRecordReq, ok bool) {
 			if src, ok = s.raw(); ok {
 				buf := make([]byte, len(src)/4*3)
 				var n int
-				n, ok = decodeBase64(buf, src)
+				n, ok = b64.DecodeExact(buf, src)
 				req.data, req.hasData = buf[:n], true
 			}
 		case "PartitionKey":

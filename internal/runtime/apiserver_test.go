@@ -31,7 +31,7 @@ func echoServer(t *testing.T) string {
 			"x": r.get("x-test"), "trailer": r.getTrailer("Lambda-Runtime-Function-Error-Type"),
 		})
 		c.reply(http.StatusOK, "application/json", nil, b)
-	}, newSpinPolicy(defaultSpinWait))
+	}, newSpinPolicy(DefaultSpinWait))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

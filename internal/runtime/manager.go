@@ -78,7 +78,7 @@ func NewManager(o Options) *Manager {
 	}
 	spin := o.SpinWait
 	if spin == 0 {
-		spin = defaultSpinWait
+		spin = DefaultSpinWait
 	}
 	m.spin = newSpinPolicy(spin)
 	return m

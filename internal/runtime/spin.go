@@ -44,13 +44,13 @@ import (
 // The spinning goroutine yields to every other runnable goroutine of the
 // process on each poll.
 
-// defaultSpinWait is Options.SpinWait's default: about three times what
+// DefaultSpinWait is Options.SpinWait's default: about three times what
 // aws-lambda-go's client takes from our event to its POST for a small
 // handler on a quiet machine (~90 µs here), so that the spin still catches
 // it when the machine is busy. 150 µs gave the Go example the same median
 // but a wider spread between runs (119-218 against 140-157 µs p50, eight
 // runs each, interleaved).
-const defaultSpinWait = 300 * time.Microsecond
+const DefaultSpinWait = 300 * time.Microsecond
 
 // spinPolicy is the Manager-wide part: the budget and the use of cores.
 type spinPolicy struct {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/penstock/penstock/internal/runtime"
 	"github.com/penstock/penstock/internal/storage"
 )
 
@@ -47,7 +48,7 @@ func DefaultConfig() Config {
 		AccountID:       "000000000000",
 		Durability:      storage.DurabilityAlways,
 		MaxEnvironments: 64,
-		InvokeSpin:      300 * time.Microsecond,
+		InvokeSpin:      runtime.DefaultSpinWait,
 	}
 }
 

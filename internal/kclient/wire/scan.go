@@ -6,7 +6,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	simd "github.com/segmentio/asm/base64"
+	"github.com/penstock/penstock/internal/b64"
 )
 
 // maxDepth is encoding/json's nesting limit: 10000 levels are accepted,
@@ -317,23 +317,15 @@ func decodeStable(buf *[]byte, src []byte, exact bool) ([]byte, bool, bool) {
 		*buf = b
 	}
 	start := len(b)
-	// The SIMD decoder first (see kinesis.decodeBase64, whose tests hold
-	// it to encoding/base64); whatever it refuses, encoding/base64 decides.
-	n, err := simd.StdEncoding.Decode(b[start:start+need], src)
-	if err != nil {
-		if n, err = base64.StdEncoding.Decode(b[start:start+need], src); err != nil {
+	var n int
+	if exact {
+		var ok bool
+		if n, ok = b64.DecodeExact(b[start:start+need], src); !ok {
 			return nil, false, false
 		}
-	}
-	if exact {
-		want := len(src) / 4 * 3
-		if len(src) > 0 && src[len(src)-1] == '=' {
-			want--
-			if src[len(src)-2] == '=' {
-				want--
-			}
-		}
-		if len(src)%4 != 0 || n != want {
+	} else {
+		var err error
+		if n, err = b64.Decode(b[start:start+need], src); err != nil {
 			return nil, false, false
 		}
 	}
