@@ -133,11 +133,15 @@ func (e *Engine) metricsFor(uuid string) *Metrics {
 func newRequestID() string { return awsapi.RequestID() }
 
 // Run follows the mappings bucket and keeps one mappingRun per enabled
-// mapping until ctx ends; then it stops every poller.
+// mapping until ctx ends; then it stops every poller. The end of ctx is a
+// stop, not an error, at any point (also while the watch is starting).
 func (e *Engine) Run(ctx context.Context) error {
 	defer e.stopAll()
 	w, err := e.maps.kv.WatchAll(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("watching mappings: %w", err)
 	}
 	defer func() { _ = w.Stop() }()

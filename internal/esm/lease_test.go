@@ -108,3 +108,19 @@ func TestLeaseTakenBackBySameNode(t *testing.T) {
 		t.Fatalf("other node acquire: %v %v, want refused", ok, err)
 	}
 }
+
+// Stopping an engine is never an error, also when its context ends before
+// the mappings watch has started (a server stopped right after start).
+func TestRunCancelledBeforeWatchStarts(t *testing.T) {
+	en := newEnv(t)
+	e, err := New(en.ctx, Options{Store: en.store, Streams: en.s, Functions: en.f, Destinations: en.d,
+		Region: testRegion, AccountID: testAccount})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(en.ctx)
+	cancel()
+	if err := e.Run(ctx); err != nil {
+		t.Fatalf("Run with its context already ended = %v, want nil", err)
+	}
+}
