@@ -49,7 +49,8 @@ func (s *Server) provisionLambda(ctx context.Context) error {
 	h := s.lambda.PenstockHandler()
 	s.front.penstock.Handle("/_penstock/logs/", h)
 	s.front.penstock.Handle("/_penstock/code/", h)
-	s.runners = append(s.runners, s.runtime, s.lambda)
+	s.runners = append(s.runners, s.lambda)
+	s.lastRunners = append(s.lastRunners, s.runtime)
 	return nil
 }
 

@@ -41,9 +41,14 @@ type Server struct {
 	front   *front
 	http    *http.Server
 	runners []Runner
-	runtime *runtime.Manager // functions runtime (lambda.go)
-	lambda  *lambda.Service  // Lambda functions API (lambda.go)
-	closers []func() error
+	// lastRunners start with runners but are stopped only once every
+	// runner and the HTTP front have stopped: the function runtime, whose
+	// environments the mapping engine's draining pollers and in-flight
+	// Invoke requests still use while they stop.
+	lastRunners []Runner
+	runtime     *runtime.Manager // functions runtime (lambda.go)
+	lambda      *lambda.Service  // Lambda functions API (lambda.go)
+	closers     []func() error
 
 	// destinations delivers on-failure records (destinations.go).
 	destinations *destination.Router
@@ -107,9 +112,18 @@ func (s *Server) Store() *storage.Store { return s.store }
 // Config returns the configuration the server runs with.
 func (s *Server) Config() Config { return s.cfg }
 
-// Run serves until ctx ends, then shuts down gracefully.
+// Run serves until ctx ends, then shuts down gracefully: the HTTP front
+// finishes its requests and every runner stops (the mapping engine lets
+// invocations in flight finish and checkpoints them); the function runtime
+// (lastRunners) stops after all of them.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.Close()
+	lctx, stopLast := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLast()
+	var last errgroup.Group
+	for _, r := range s.lastRunners {
+		last.Go(func() error { return r.Run(lctx) })
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, r := range s.runners {
 		g.Go(func() error { return r.Run(gctx) })
@@ -130,10 +144,11 @@ func (s *Server) Run(ctx context.Context) error {
 	s.front.ready.Store(true)
 	s.log.Info("penstock ready", "url", s.URL(), "embedded", s.store.Embedded())
 	err := g.Wait()
+	stopLast()
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
-	return err
+	return errors.Join(err, last.Wait())
 }
 
 // Close releases everything New acquired, in reverse order.
