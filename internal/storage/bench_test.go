@@ -1,8 +1,11 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -157,6 +160,54 @@ func BenchmarkRaw_AtomicBatchSharded(b *testing.B) {
 			}
 		}
 		return nil
+	})
+}
+
+// BenchmarkRaw_PackedSharded is not a layout penstock uses. It measures the
+// alternative that DESIGN.md's storage model rules out (a record is one
+// message): the same 4 × 125 records per operation as
+// Raw_AtomicBatchSharded, but each shard's 125 records packed into one
+// JetStream message, published with a plain synced publish (durability
+// "always": one write and one fsync, no atomic-batch staging). It is here
+// so that the cost of that rule can be measured with one command:
+//
+//	go test ./internal/storage -run '^$' -bench 'Raw_(AtomicBatch|AtomicBatchSharded|PackedSharded)$' -benchtime 200x
+func BenchmarkRaw_PackedSharded(b *testing.B) {
+	s, id := benchStore(b)
+	nc := s.Conn()
+	const shards = 4
+	subjs := []string{logSubject(b, s, id)}
+	for i := 1; i < shards; i++ {
+		sid := fmt.Sprintf("bench/shardId-%012d", i)
+		if err := s.CreateLog(context.Background(), sid, 24*time.Hour); err != nil {
+			b.Fatal(err)
+		}
+		subjs = append(subjs, logSubject(b, s, sid))
+	}
+	// 125 records framed as penstock frames one (uvarint key length, key,
+	// data) behind a uvarint length each.
+	var packed []byte
+	for i := range benchBatch / shards {
+		pk := "pk-" + strconv.Itoa(i)
+		packed = binary.AppendUvarint(packed, uint64(1+len(pk)+benchRecord))
+		packed = binary.AppendUvarint(packed, uint64(len(pk)))
+		packed = append(packed, pk...)
+		packed = append(packed, make([]byte, benchRecord)...)
+	}
+	runBatches(b, func() error {
+		var wg sync.WaitGroup
+		errs := make([]error, shards)
+		for i, subj := range subjs {
+			wg.Go(func() {
+				resp, err := nc.Request(subj, packed, 30*time.Second)
+				if err == nil && bytes.Contains(resp.Data, []byte(`"error"`)) {
+					err = fmt.Errorf("publish ack %s", resp.Data)
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		return errors.Join(errs...)
 	})
 }
 
