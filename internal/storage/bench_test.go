@@ -138,29 +138,39 @@ func BenchmarkRaw_AtomicBatchSharded(b *testing.B) {
 	s, id := benchStore(b)
 	nc := s.Conn()
 	const shards = 4
+	subjs := shardSubjects(b, s, id, shards)
+	payload := make([]byte, benchRecord)
+	runBatches(b, func() error {
+		return onEachShard(subjs, func(subj string) error {
+			return rawAtomicBatch(nc, subj, payload, benchBatch/shards)
+		})
+	})
+}
+
+// shardSubjects creates n-1 more logs beside id (n shards in all) and
+// returns the subjects of all n.
+func shardSubjects(b *testing.B, s *storage.Store, id string, n int) []string {
 	subjs := []string{logSubject(b, s, id)}
-	for i := 1; i < shards; i++ {
+	for i := 1; i < n; i++ {
 		sid := fmt.Sprintf("bench/shardId-%012d", i)
 		if err := s.CreateLog(context.Background(), sid, 24*time.Hour); err != nil {
 			b.Fatal(err)
 		}
 		subjs = append(subjs, logSubject(b, s, sid))
 	}
-	payload := make([]byte, benchRecord)
-	runBatches(b, func() error {
-		var wg sync.WaitGroup
-		errs := make([]error, shards)
-		for i, subj := range subjs {
-			wg.Go(func() { errs[i] = rawAtomicBatch(nc, subj, payload, benchBatch/shards) })
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return subjs
+}
+
+// onEachShard runs write once per subject, concurrently, and returns when
+// all are done.
+func onEachShard(subjs []string, write func(subj string) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(subjs))
+	for i, subj := range subjs {
+		wg.Go(func() { errs[i] = write(subj) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // BenchmarkRaw_PackedSharded is not a layout penstock uses. It measures the
@@ -176,14 +186,7 @@ func BenchmarkRaw_PackedSharded(b *testing.B) {
 	s, id := benchStore(b)
 	nc := s.Conn()
 	const shards = 4
-	subjs := []string{logSubject(b, s, id)}
-	for i := 1; i < shards; i++ {
-		sid := fmt.Sprintf("bench/shardId-%012d", i)
-		if err := s.CreateLog(context.Background(), sid, 24*time.Hour); err != nil {
-			b.Fatal(err)
-		}
-		subjs = append(subjs, logSubject(b, s, sid))
-	}
+	subjs := shardSubjects(b, s, id, shards)
 	// 125 records framed as penstock frames one (uvarint key length, key,
 	// data) behind a uvarint length each.
 	var packed []byte
@@ -195,19 +198,13 @@ func BenchmarkRaw_PackedSharded(b *testing.B) {
 		packed = append(packed, make([]byte, benchRecord)...)
 	}
 	runBatches(b, func() error {
-		var wg sync.WaitGroup
-		errs := make([]error, shards)
-		for i, subj := range subjs {
-			wg.Go(func() {
-				resp, err := nc.Request(subj, packed, 30*time.Second)
-				if err == nil && bytes.Contains(resp.Data, []byte(`"error"`)) {
-					err = fmt.Errorf("publish ack %s", resp.Data)
-				}
-				errs[i] = err
-			})
-		}
-		wg.Wait()
-		return errors.Join(errs...)
+		return onEachShard(subjs, func(subj string) error {
+			resp, err := nc.Request(subj, packed, 30*time.Second)
+			if err == nil && bytes.Contains(resp.Data, []byte(`"error"`)) {
+				err = fmt.Errorf("publish ack %s", resp.Data)
+			}
+			return err
+		})
 	})
 }
 
