@@ -35,10 +35,16 @@ const (
 // logFlushLines are waiting), one message per function per flush holding a
 // JSON array of [unix nanos, line] pairs: with JetStream's sync_always every
 // message is an fsync, and a line per message would cost several fsyncs per
-// invocation.
+// invocation. Read writes what is buffered before it reads, so a reader sees
+// every line logged before its call (the runtime logs an invocation's lines
+// before Invoke returns): `penstock logs` right after an invoke shows it.
 type Logs struct {
 	js  jetstream.JetStream
 	log *slog.Logger
+
+	// flushMu makes flushes one at a time, so batches are stored in the
+	// order they were taken.
+	flushMu sync.Mutex
 
 	mu      sync.Mutex
 	pending map[string][]logRecord // by function
@@ -119,6 +125,8 @@ func (l *Logs) Run(ctx context.Context) error {
 }
 
 func (l *Logs) flush(ctx context.Context) {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
 	l.mu.Lock()
 	batch, dropped := l.pending, l.dropped
 	if l.n == 0 && dropped == 0 {
@@ -174,6 +182,7 @@ type LogLine struct {
 // order. With follow it keeps waiting for new lines until ctx ends;
 // otherwise it returns after the last stored line.
 func (l *Logs) Read(ctx context.Context, function string, since time.Time, follow bool, f func(LogLine) error) error {
+	l.flush(ctx)
 	// Messages are stamped when flushed, up to a flush interval after
 	// their first line.
 	from := since.Add(-time.Second)
