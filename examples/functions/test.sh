@@ -35,11 +35,15 @@ for rt in go node python; do
     fail=1
   fi
 done
-# The logs command sees the functions' output.
-if "$work/penstock" logs hello-python --since 5m --endpoint "$PENSTOCK_ENDPOINT" | grep -q "greeting penstock"; then
+# The logs command sees the functions' output. (Not "penstock logs | grep -q":
+# under pipefail, grep -q exiting at the first match can kill the writer with
+# SIGPIPE and fail the pipeline.)
+logs=$("$work/penstock" logs hello-python --since 5m --endpoint "$PENSTOCK_ENDPOINT")
+if grep -q "greeting penstock" <<<"$logs"; then
   echo "ok   logs: penstock logs hello-python shows the handler's output"
 else
-  echo "FAIL logs: no 'greeting penstock' in penstock logs hello-python" >&2
+  echo "FAIL logs: no 'greeting penstock' in penstock logs hello-python:" >&2
+  printf '%s\n' "$logs" >&2
   fail=1
 fi
 exit $fail
