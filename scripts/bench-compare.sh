@@ -13,8 +13,8 @@
 #   CLIENT=sdk scripts/bench-compare.sh         # the bench on aws-sdk-go-v2 (default: lean)
 #
 # The measurement runs in RUNS rounds. Each round measures everything once,
-# back to back: penstock put and get, kinesalite put and get, then the raw
-# JetStream benchmarks. On a shared VM the speed of the machine drifts by
+# back to back: penstock put, the raw JetStream benchmarks, penstock get,
+# then kinesalite put and get. On a shared VM the speed of the machine drifts by
 # tens of percent over minutes, so a ratio is only meaningful between
 # numbers measured close together: every ratio is computed within a round,
 # and the tables give the median over rounds of those ratios (with their

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/penstock/penstock/internal/b64"
 	"github.com/penstock/penstock/internal/storage"
 )
 
@@ -591,7 +592,7 @@ func (o *getRecordsOut) appendParts(b []byte, holes []int, data bool) ([]byte, [
 		b = appendJSONTime(b, rec.Time)
 		b = append(b, `,"Data":"`...)
 		if data {
-			b = appendBase64(b, rec.Data)
+			b = b64.AppendEncode(b, rec.Data)
 		} else {
 			holes = append(holes, len(b))
 		}
@@ -666,7 +667,7 @@ func (o *getRecordsOut) stream(aw *answerWriter) {
 			if base64.StdEncoding.EncodedLen(n) > room {
 				n = room / 4 * 3 // whole groups of 3 bytes: no padding inside
 			}
-			aw.chunk = appendBase64(aw.chunk, data[:n])
+			aw.chunk = b64.AppendEncode(aw.chunk, data[:n])
 			data = data[n:]
 		}
 	}

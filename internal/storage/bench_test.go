@@ -187,15 +187,16 @@ func BenchmarkRaw_PackedSharded(b *testing.B) {
 	nc := s.Conn()
 	const shards = 4
 	subjs := shardSubjects(b, s, id, shards)
-	// 125 records framed as penstock frames one (uvarint key length, key,
-	// data) behind a uvarint length each.
-	var packed []byte
+	// 125 records, each stored as penstock stores one (uvarint key length,
+	// key, data) behind its uvarint length.
+	var packed, rec []byte
 	for i := range benchBatch / shards {
 		pk := "pk-" + strconv.Itoa(i)
-		packed = binary.AppendUvarint(packed, uint64(1+len(pk)+benchRecord))
-		packed = binary.AppendUvarint(packed, uint64(len(pk)))
-		packed = append(packed, pk...)
-		packed = append(packed, make([]byte, benchRecord)...)
+		rec = binary.AppendUvarint(rec[:0], uint64(len(pk)))
+		rec = append(rec, pk...)
+		rec = append(rec, make([]byte, benchRecord)...)
+		packed = binary.AppendUvarint(packed, uint64(len(rec)))
+		packed = append(packed, rec...)
 	}
 	runBatches(b, func() error {
 		return onEachShard(subjs, func(subj string) error {
