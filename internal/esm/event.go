@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/penstock/penstock/internal/b64"
 )
 
 // maxPayload is Lambda's synchronous invoke payload limit, measured on the
@@ -65,7 +67,7 @@ func (es eventSource) encodeRecord(seqNum, pk string, data []byte, arrival time.
 	b = append(b, `,"sequenceNumber":"`...)
 	b = append(b, seqNum...)
 	b = append(b, `","data":"`...)
-	b = base64.StdEncoding.AppendEncode(b, data)
+	b = b64.AppendEncode(b, data)
 	b = append(b, `","approximateArrivalTimestamp":`...)
 	b = strconv.AppendFloat(b, float64(arrival.UnixMilli())/1000, 'f', 3, 64)
 	b = append(b, mid...)
